@@ -1,0 +1,61 @@
+"""minigrad: a small reverse-mode autograd library on NumPy, with Numba-compiled optimizers.
+
+>>> import minigrad
+>>> w = minigrad.tensor([1.0, 2.0], requires_grad=True)
+>>> (w * w).sum().backward()
+>>> w.grad
+array([2., 4.], dtype=float32)
+"""
+
+from minigrad import graph
+from minigrad.autograd import Function, enable_grad, is_grad_enabled, no_grad
+from minigrad.creation import (
+    arange,
+    full,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    zeros,
+    zeros_like,
+)
+from minigrad.gradcheck import GradcheckError, gradcheck
+from minigrad.ops import (
+    abs,
+    broadcast_to,
+    clip,
+    concatenate,
+    exp,
+    log,
+    log_softmax,
+    logsumexp,
+    matmul,
+    maximum,
+    mean,
+    minimum,
+    relu,
+    reshape,
+    sigmoid,
+    softmax,
+    split,
+    sqrt,
+    squeeze,
+    stack,
+    tanh,
+    transpose,
+    unsqueeze,
+    where,
+)
+from minigrad.random import manual_seed
+from minigrad.tensor import Tensor, get_default_dtype, set_default_dtype, tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Function", "GradcheckError", "Tensor", "abs", "arange", "broadcast_to", "clip",
+    "concatenate", "enable_grad", "exp", "full", "get_default_dtype", "gradcheck", "graph",
+    "is_grad_enabled", "log", "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum",
+    "mean", "minimum", "no_grad", "ones", "ones_like", "rand", "randn", "relu", "reshape",
+    "set_default_dtype", "sigmoid", "softmax", "split", "sqrt", "squeeze", "stack", "tanh",
+    "tensor", "transpose", "unsqueeze", "where", "zeros", "zeros_like",
+]

@@ -1,0 +1,176 @@
+"""The autograd engine: Function (a forward/backward pair), graph traversal, and no_grad.
+
+A forward pass builds a graph: every Tensor produced by an operation keeps, as ``grad_fn``, the
+Function instance that made it, and that Function keeps its input Tensors. ``backward`` walks the
+graph from the output back to the leaves in reverse topological order, applying the chain rule at
+each node: the gradient flowing into a node's output is mapped by the node's ``backward`` to one
+gradient per input.
+"""
+
+import contextlib
+
+import numpy as np
+
+_grad_enabled = True
+
+
+def is_grad_enabled():
+    """Return True when operations record the graph (outside ``no_grad``)."""
+    return _grad_enabled
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager and decorator under which operations build no graph.
+
+    >>> with minigrad.no_grad():
+    ...     y = w * 2        # y.requires_grad is False
+    """
+
+    def __enter__(self):
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = False
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self._previous
+        return False
+
+
+class enable_grad(contextlib.ContextDecorator):
+    """Context manager and decorator that turns graph building back on inside ``no_grad``."""
+
+    def __enter__(self):
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = True
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self._previous
+        return False
+
+
+class Function:
+    """One differentiable operation: ``forward`` on arrays, ``backward`` from output to inputs.
+
+    Subclasses implement ``forward(self, *arrays, **params) -> ndarray``, saving on ``self``
+    whatever the derivative needs, and ``backward(self, grad) -> tuple`` giving one gradient (an
+    ndarray, or None for "no gradient") per input. A gradient may have the broadcast shape of the
+    output; the engine sums it back to the input's shape. ``self.needs_input_grad`` tells
+    ``backward`` which inputs want a gradient, so it can skip needless work.
+
+    Call an operation through ``apply``, which wraps the arrays and records the node.
+    """
+
+    inputs = ()
+    needs_input_grad = ()
+
+    @property
+    def name(self):
+        """The operation's readable name, e.g. 'Mul'."""
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{self.name}>"
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run the operation on Tensors ``inputs`` and return the output Tensor.
+
+        The output records this node as its ``grad_fn`` only when grad mode is on and some input
+        requires grad, so inference under ``no_grad`` keeps no graph alive.
+        """
+        from minigrad.tensor import Tensor  # tensor.py imports this module; resolve at call time
+
+        fn = cls()
+        out = fn.forward(*[t.data for t in inputs], **params)
+        if _grad_enabled:
+            needs = tuple(t.requires_grad for t in inputs)
+            if any(needs):
+                fn.inputs = inputs
+                fn.needs_input_grad = needs
+                return Tensor._from_op(out, fn)
+        return Tensor._from_op(out, None)
+
+    def forward(self, *arrays, **params):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` over the axes broadcasting added or stretched, so that it has ``shape``.
+
+    This is the one place where the gradient of a broadcast input is folded back: if ``x`` of shape
+    (5, 1) was broadcast to (3, 5, 4), its gradient is the sum over axis 0 and axis 2.
+    """
+    if grad.shape == shape:
+        return grad
+    leading = grad.ndim - len(shape)
+    stretched = tuple(
+        leading + i for i, n in enumerate(shape) if n == 1 and grad.shape[leading + i] != 1
+    )
+    axes = tuple(range(leading)) + stretched
+    if axes:
+        grad = grad.sum(axis=axes)
+    return grad.reshape(shape)
+
+
+def topological_order(root):
+    """Return the tensors of ``root``'s graph that require grad, every input before its users.
+
+    Iterative depth-first search, so a chain of 100,000 operations needs no deep recursion.
+    """
+    order = []
+    visited = {id(root)}
+    stack = [(root, False)]
+    while stack:
+        tensor, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(tensor)
+            continue
+        stack.append((tensor, True))
+        fn = tensor.grad_fn
+        if fn is not None:
+            for inp in fn.inputs:
+                if inp.requires_grad and id(inp) not in visited:
+                    visited.add(id(inp))
+                    stack.append((inp, False))
+    return order
+
+
+def backward(root, gradient):
+    """Backpropagate ``gradient`` (d out / d root) from ``root`` into every leaf's ``.grad``.
+
+    Leaves accumulate: an existing ``.grad`` is added to, so gradients sum across calls until
+    cleared. Non-leaf tensors keep a ``.grad`` only when ``retain_grad()`` was called on them.
+    """
+    grads = {id(root): gradient}
+    for tensor in reversed(topological_order(root)):
+        grad = grads.pop(id(tensor), None)
+        if grad is None:
+            continue
+        fn = tensor.grad_fn
+        if fn is None or tensor._retains_grad:
+            _accumulate(tensor, grad)
+        if fn is None:
+            continue
+        for inp, inp_grad in zip(fn.inputs, fn.backward(grad)):
+            if inp_grad is None or not inp.requires_grad:
+                continue
+            if inp_grad.shape != inp.data.shape:
+                inp_grad = unbroadcast(inp_grad, inp.data.shape)
+            key = id(inp)
+            previous = grads.get(key)
+            grads[key] = inp_grad if previous is None else previous + inp_grad
+
+
+def _accumulate(tensor, grad):
+    """Add ``grad`` into ``tensor.grad``, which is always an array the tensor owns alone."""
+    if tensor.grad is None:
+        # A fresh copy: backward may hand the same array (or a view of it) to several inputs.
+        tensor.grad = np.array(grad, dtype=tensor.data.dtype)
+    else:
+        tensor.grad += grad

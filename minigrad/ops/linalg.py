@@ -1,0 +1,52 @@
+"""Matrix multiplication with NumPy's ``matmul`` semantics."""
+
+import numpy as np
+
+from minigrad.autograd import Function, unbroadcast
+from minigrad.tensor import as_tensor
+
+
+class MatMul(Function):
+    """a @ b for 1-D, 2-D and batched (broadcast) operands.
+
+    For C = A B the gradients are dA = dC B^T and dB = A^T dC. A 1-D operand is treated as a
+    row (a) or column (b) matrix, and batch axes that were broadcast are summed back.
+    """
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul: operands must have at least 1 dimension, got {a.shape} "
+                             f"and {b.shape}")
+        inner_a, inner_b = a.shape[-1], b.shape[0] if b.ndim == 1 else b.shape[-2]
+        if inner_a != inner_b:
+            raise ValueError(
+                f"matmul: shapes {a.shape} and {b.shape} are not aligned ({inner_a} != {inner_b})"
+            )
+        self.a, self.b = a, b
+        try:
+            return np.matmul(a, b)
+        except ValueError:
+            raise ValueError(
+                f"matmul: batch shapes of {a.shape} and {b.shape} cannot be broadcast"
+            ) from None
+
+    def backward(self, grad):
+        a, b = self.a, self.b
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        if a.ndim == 1:
+            grad = np.expand_dims(grad, -2)
+        if b.ndim == 1:
+            grad = np.expand_dims(grad, -1)
+        need_a, need_b = self.needs_input_grad
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = unbroadcast(np.matmul(grad, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+        if need_b:
+            grad_b = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), grad), b2.shape).reshape(b.shape)
+        return grad_a, grad_b
+
+
+def matmul(a, b):
+    """Matrix product with NumPy's rules (1-D, 2-D, batched with broadcasting)."""
+    return MatMul.apply(as_tensor(a), as_tensor(b))

@@ -1,0 +1,393 @@
+"""Tensor: a NumPy array, its gradient, and the operation that produced it."""
+
+import numpy as np
+
+from minigrad import autograd
+
+_default_dtype = np.dtype(np.float32)
+
+
+def set_default_dtype(dtype):
+    """Set the floating dtype that Python numbers and lists become (float32 or float64)."""
+    global _default_dtype
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"set_default_dtype: expected float32 or float64, got {dtype}")
+    _default_dtype = dtype
+
+
+def get_default_dtype():
+    """Return the floating dtype that Python numbers and lists become."""
+    return _default_dtype
+
+
+def as_array(data, dtype=None):
+    """Turn ``data`` into a contiguous ndarray following minigrad's dtype rules.
+
+    An explicit ``dtype`` wins. Otherwise an ndarray keeps its dtype, while Python numbers and
+    lists of floats take the default floating dtype (lists of ints and bools stay integer/bool).
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"unknown dtype {dtype!r}") from None
+        return np.ascontiguousarray(data, dtype=dtype)
+    if isinstance(data, np.ndarray | np.generic):
+        return np.ascontiguousarray(data)
+    array = np.asarray(data)
+    if array.dtype.kind == "f":
+        array = array.astype(_default_dtype)
+    elif array.dtype.kind not in "iub":
+        raise TypeError(f"cannot make a tensor from {type(data).__name__} (dtype {array.dtype})")
+    return array
+
+
+class Tensor:
+    """An n-dimensional array that records the operations on it, for reverse-mode autograd.
+
+    ``data`` is a contiguous ``numpy.ndarray``. ``grad`` is None until a backward pass reaches
+    the tensor, then an ndarray of the same shape and dtype. A tensor made by an operation keeps
+    that operation in ``grad_fn``; a tensor made by the user is a *leaf* (``grad_fn`` is None).
+    """
+
+    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_retains_grad", "__weakref__")
+    # Make NumPy hand `ndarray + tensor` to Tensor.__radd__ instead of broadcasting over it.
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        array = as_array(data, dtype)
+        if array is data or (isinstance(data, Tensor) and array is data.data):
+            array = array.copy()  # like torch.tensor: never share memory with the caller
+        self.data = array
+        self.grad = None
+        self.grad_fn = None
+        self._retains_grad = False
+        self._requires_grad = False
+        self.requires_grad = requires_grad
+
+    @classmethod
+    def _from_op(cls, data, grad_fn):
+        """Wrap an operation's output array (fast path that skips the dtype rules)."""
+        t = cls.__new__(cls)
+        t.data = data if isinstance(data, np.ndarray) else np.asarray(data)
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._requires_grad = grad_fn is not None
+        t._retains_grad = False
+        return t
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def requires_grad(self):
+        """Whether gradients flow to this tensor."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        if flag and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"only floating-point tensors can require grad, got dtype {self.data.dtype}"
+            )
+        if not flag and self.grad_fn is not None:
+            raise ValueError("cannot turn off requires_grad on a non-leaf tensor; use detach()")
+        self._requires_grad = bool(flag)
+
+    def requires_grad_(self, flag=True):
+        """Set ``requires_grad`` in place and return self."""
+        self.requires_grad = flag
+        return self
+
+    @property
+    def is_leaf(self):
+        """True for tensors made by the user rather than by an operation."""
+        return self.grad_fn is None
+
+    @property
+    def shape(self):
+        """The shape tuple of ``data``."""
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        """The number of dimensions."""
+        return self.data.ndim
+
+    @property
+    def size(self):
+        """The number of elements."""
+        return self.data.size
+
+    @property
+    def dtype(self):
+        """The NumPy dtype of ``data``."""
+        return self.data.dtype
+
+    @property
+    def T(self):
+        """The tensor with its axes reversed."""
+        return self.transpose()
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
+        if not self._requires_grad:
+            raise ValueError("retain_grad: the tensor does not require grad")
+        self._retains_grad = True
+
+    def detach(self):
+        """A new leaf sharing ``data`` but cut from the graph (requires_grad False)."""
+        return Tensor._from_op(self.data, None)
+
+    def numpy(self):
+        """The underlying ndarray (shared, not copied)."""
+        return self.data
+
+    def item(self):
+        """The single element as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: the tensor has {self.data.size} elements, expected 1")
+        return self.data.item()
+
+    def tolist(self):
+        """The data as nested Python lists."""
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extra = f", dtype={self.data.dtype}"
+        if self.grad_fn is not None:
+            extra += f", grad_fn={self.grad_fn!r}"
+        elif self._requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor with {self.data.size} elements is ambiguous"
+            )
+        return bool(self.data)
+
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------------- backward
+    def backward(self, gradient=None):
+        """Compute the gradient of this tensor with respect to every leaf that requires grad.
+
+        ``gradient`` is d(result)/d(self); it may be left out only for a single-element tensor.
+        """
+        if not self._requires_grad:
+            raise RuntimeError(
+                "backward: the tensor does not require grad and has no grad_fn "
+                "(was it made under no_grad, or from tensors without requires_grad=True?)"
+            )
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward: the output has shape {self.data.shape}; pass `gradient` of that "
+                    "shape, or reduce it to a scalar first (e.g. .sum())"
+                )
+            gradient = np.ones_like(self.data)
+        else:
+            gradient = as_array(gradient, self.data.dtype)
+            if gradient.shape != self.data.shape:
+                raise ValueError(
+                    f"backward: gradient has shape {gradient.shape}, expected {self.data.shape}"
+                )
+        autograd.backward(self, gradient)
+
+    # ------------------------------------------------------------------ arithmetic
+    def __add__(self, other):
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        return ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return ops.sub(other, self)
+
+    def __mul__(self, other):
+        return ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.div(other, self)
+
+    def __pow__(self, exponent):
+        return ops.power(self, exponent)
+
+    def __rpow__(self, base):
+        return ops.power(base, self)
+
+    def __neg__(self):
+        return ops.neg(self)
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(other, self)
+
+    def __getitem__(self, index):
+        return ops.getitem(self, index)
+
+    # Comparisons give boolean tensors and carry no gradient.
+    def __eq__(self, other):
+        return Tensor._from_op(self.data == _raw(other), None)
+
+    def __ne__(self, other):
+        return Tensor._from_op(self.data != _raw(other), None)
+
+    def __lt__(self, other):
+        return Tensor._from_op(self.data < _raw(other), None)
+
+    def __le__(self, other):
+        return Tensor._from_op(self.data <= _raw(other), None)
+
+    def __gt__(self, other):
+        return Tensor._from_op(self.data > _raw(other), None)
+
+    def __ge__(self, other):
+        return Tensor._from_op(self.data >= _raw(other), None)
+
+    # ---------------------------------------------------------- elementwise methods
+    def exp(self):
+        """Elementwise e**x."""
+        return ops.exp(self)
+
+    def log(self):
+        """Elementwise natural logarithm."""
+        return ops.log(self)
+
+    def sqrt(self):
+        """Elementwise square root."""
+        return ops.sqrt(self)
+
+    def abs(self):
+        """Elementwise absolute value."""
+        return ops.abs(self)
+
+    def tanh(self):
+        """Elementwise hyperbolic tangent."""
+        return ops.tanh(self)
+
+    def sigmoid(self):
+        """Elementwise logistic sigmoid 1 / (1 + e**-x)."""
+        return ops.sigmoid(self)
+
+    def relu(self):
+        """Elementwise max(x, 0)."""
+        return ops.relu(self)
+
+    def clip(self, min=None, max=None):
+        """Elementwise clamp into [min, max]; either bound may be None."""
+        return ops.clip(self, min, max)
+
+    # ------------------------------------------------------------ reduction methods
+    def sum(self, axis=None, keepdims=False):
+        """Sum over ``axis`` (None for all, an int, or a tuple)."""
+        return ops.sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        """Mean over ``axis``."""
+        return ops.mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        """Maximum over ``axis``; tied maxima share the gradient equally."""
+        return ops.max(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        """Minimum over ``axis``; tied minima share the gradient equally."""
+        return ops.min(self, axis, keepdims)
+
+    def var(self, axis=None, keepdims=False, ddof=0):
+        """Variance over ``axis`` with ``ddof`` delta degrees of freedom (0: population)."""
+        return ops.var(self, axis, keepdims, ddof)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        """log(sum(exp(x))) over ``axis``, computed without overflow."""
+        return ops.logsumexp(self, axis, keepdims)
+
+    def softmax(self, axis=-1):
+        """exp(x) / sum(exp(x)) along ``axis``, computed without overflow."""
+        return ops.softmax(self, axis)
+
+    def log_softmax(self, axis=-1):
+        """log(softmax(x)) along ``axis``, computed without overflow."""
+        return ops.log_softmax(self, axis)
+
+    # ----------------------------------------------------------------- shape methods
+    def reshape(self, *shape):
+        """The same elements in a new shape (one entry may be -1)."""
+        if len(shape) == 1 and isinstance(shape[0], tuple | list):
+            shape = tuple(shape[0])
+        return ops.reshape(self, shape)
+
+    def transpose(self, *axes):
+        """Permute the axes (reverse them when none are given)."""
+        if len(axes) == 1 and isinstance(axes[0], tuple | list):
+            axes = tuple(axes[0])
+        return ops.transpose(self, axes or None)
+
+    def flatten(self):
+        """A 1-D tensor of all elements."""
+        return ops.reshape(self, (-1,))
+
+    def squeeze(self, axis=None):
+        """Remove axes of length one (all of them, or the given ``axis``)."""
+        return ops.squeeze(self, axis)
+
+    def unsqueeze(self, axis):
+        """Insert an axis of length one at ``axis``."""
+        return ops.unsqueeze(self, axis)
+
+    def broadcast_to(self, shape):
+        """Broadcast to ``shape`` as NumPy would."""
+        return ops.broadcast_to(self, shape)
+
+
+def _raw(value):
+    """The ndarray behind a Tensor, or the value itself."""
+    return value.data if isinstance(value, Tensor) else value
+
+
+def as_tensor(value, like=None):
+    """Return ``value`` as a Tensor operand, without copying.
+
+    A Tensor is returned as is; an ndarray is wrapped; a Python number takes the dtype NumPy's
+    promotion gives it next to ``like`` (so ``float32_tensor * 2.0`` stays float32).
+    """
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        return Tensor._from_op(value, None)
+    if like is not None and isinstance(value, int | float | bool):
+        return Tensor._from_op(np.asarray(value, dtype=np.result_type(like.data.dtype, value)), None)
+    return Tensor._from_op(as_array(value), None)
+
+
+def tensor(data, requires_grad=False, dtype=None):
+    """Make a Tensor from data (array, list, number or Tensor), copying it."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+# ops builds on Tensor, and Tensor's operators call ops: import it once Tensor exists.
+from minigrad import ops  # noqa: E402
