@@ -51,7 +51,8 @@ def to_dot(root, names=None):
     names = {id(t): n for t, n in (names or {}).items()} if isinstance(names, dict) else {}
     lines = ["digraph minigrad {", "  rankdir=LR;", "  node [shape=box, fontname=Helvetica];"]
     for tensor in _all_nodes(root):
-        style = ', style=filled, fillcolor="#cfe8ff"' if tensor.is_leaf and tensor.requires_grad else ""
+        trainable = tensor.is_leaf and tensor.requires_grad
+        style = ', style=filled, fillcolor="#cfe8ff"' if trainable else ""
         lines.append(f'  n{id(tensor)} [label="{_label(tensor, names)}"{style}];')
         if tensor.grad_fn is not None:
             for inp in tensor.grad_fn.inputs:

@@ -34,9 +34,9 @@ def as_array(data, dtype=None):
             dtype = np.dtype(dtype)
         except TypeError:
             raise TypeError(f"unknown dtype {dtype!r}") from None
-        return np.ascontiguousarray(data, dtype=dtype)
+        return np.asarray(data, dtype=dtype, order="C")
     if isinstance(data, np.ndarray | np.generic):
-        return np.ascontiguousarray(data)
+        return np.asarray(data, order="C")
     array = np.asarray(data)
     if array.dtype.kind == "f":
         array = array.astype(_default_dtype)
@@ -380,7 +380,8 @@ def as_tensor(value, like=None):
     if isinstance(value, np.ndarray):
         return Tensor._from_op(value, None)
     if like is not None and isinstance(value, int | float | bool):
-        return Tensor._from_op(np.asarray(value, dtype=np.result_type(like.data.dtype, value)), None)
+        dtype = np.result_type(like.data.dtype, value)
+        return Tensor._from_op(np.asarray(value, dtype=dtype), None)
     return Tensor._from_op(as_array(value), None)
 
 

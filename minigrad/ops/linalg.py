@@ -34,16 +34,18 @@ class MatMul(Function):
         a, b = self.a, self.b
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
+        if b.ndim == 1:  # (..., m) -> (..., m, 1); first, so 1-D @ 1-D becomes (1, 1)
+            grad = np.expand_dims(grad, -1)
         if a.ndim == 1:
             grad = np.expand_dims(grad, -2)
-        if b.ndim == 1:
-            grad = np.expand_dims(grad, -1)
         need_a, need_b = self.needs_input_grad
         grad_a = grad_b = None
         if need_a:
-            grad_a = unbroadcast(np.matmul(grad, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+            grad_a = np.matmul(grad, np.swapaxes(b2, -1, -2))
+            grad_a = unbroadcast(grad_a, a2.shape).reshape(a.shape)
         if need_b:
-            grad_b = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), grad), b2.shape).reshape(b.shape)
+            grad_b = np.matmul(np.swapaxes(a2, -1, -2), grad)
+            grad_b = unbroadcast(grad_b, b2.shape).reshape(b.shape)
         return grad_a, grad_b
 
 

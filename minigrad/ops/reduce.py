@@ -4,6 +4,8 @@ A reduction's backward spreads the output gradient back over the reduced axes. `
 re-inserts those axes (when ``keepdims`` was False) so the gradient broadcasts against the input.
 """
 
+import builtins
+
 import numpy as np
 
 from minigrad.autograd import Function
@@ -16,9 +18,9 @@ def _normalize_axis(axis, ndim):
     axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
     normalized = []
     for ax in axes:
-        if not -ndim <= ax < max(ndim, 1):
+        if not -ndim <= ax < builtins.max(ndim, 1):
             raise ValueError(f"axis {ax} is out of bounds for a tensor of {ndim} dimensions")
-        normalized.append(int(ax) % max(ndim, 1))
+        normalized.append(int(ax) % builtins.max(ndim, 1))
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"repeated axis in {axis}")
     return tuple(sorted(normalized))

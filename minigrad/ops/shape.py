@@ -16,7 +16,7 @@ class Reshape(Function):
     def forward(self, a, shape):
         self.shape = a.shape
         try:
-            return np.ascontiguousarray(a).reshape(shape)
+            return np.asarray(a, order="C").reshape(shape)
         except ValueError:
             raise ValueError(
                 f"reshape: cannot reshape {a.shape} ({a.size} elements) into {shape}"
@@ -35,7 +35,7 @@ class Transpose(Function):
         if sorted(int(ax) % max(a.ndim, 1) for ax in axes) != list(range(a.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of {a.ndim} axes")
         self.inverse = tuple(np.argsort(axes))
-        return np.ascontiguousarray(a.transpose(axes))
+        return np.asarray(a.transpose(axes), order="C")
 
     def backward(self, grad):
         return (grad.transpose(self.inverse),)
@@ -46,7 +46,7 @@ class BroadcastTo(Function):
 
     def forward(self, a, shape):
         try:
-            return np.ascontiguousarray(np.broadcast_to(a, shape))
+            return np.asarray(np.broadcast_to(a, shape), order="C")
         except ValueError:
             raise ValueError(f"broadcast_to: cannot broadcast shape {a.shape} to {shape}") from None
 
@@ -72,7 +72,7 @@ class GetItem(Function):
 
     def forward(self, a, index):
         self.shape, self.dtype, self.index = a.shape, a.dtype, index
-        return np.ascontiguousarray(a[index])
+        return np.asarray(a[index], order="C")
 
     def backward(self, grad):
         full = np.zeros(self.shape, dtype=grad.dtype)
