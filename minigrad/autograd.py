@@ -81,17 +81,15 @@ class Function:
         The output records this node as its ``grad_fn`` only when grad mode is on and some input
         requires grad, so inference under ``no_grad`` keeps no graph alive.
         """
-        from minigrad.tensor import Tensor  # tensor.py imports this module; resolve at call time
-
         fn = cls()
         out = fn.forward(*[t.data for t in inputs], **params)
         if _grad_enabled:
-            needs = tuple(t.requires_grad for t in inputs)
-            if any(needs):
+            needs = tuple([t._requires_grad for t in inputs])
+            if True in needs:
                 fn.inputs = inputs
                 fn.needs_input_grad = needs
-                return Tensor._from_op(out, fn)
-        return Tensor._from_op(out, None)
+                return tensor.Tensor._from_op(out, fn)
+        return tensor.Tensor._from_op(out, None)
 
     def forward(self, *arrays, **params):
         raise NotImplementedError
@@ -135,7 +133,7 @@ def topological_order(root):
         fn = tensor.grad_fn
         if fn is not None:
             for inp in fn.inputs:
-                if inp.requires_grad and id(inp) not in visited:
+                if inp._requires_grad and id(inp) not in visited:
                     visited.add(id(inp))
                     stack.append((inp, False))
     return order
@@ -158,7 +156,7 @@ def backward(root, gradient):
         if fn is None:
             continue
         for inp, inp_grad in zip(fn.inputs, fn.backward(grad)):
-            if inp_grad is None or not inp.requires_grad:
+            if inp_grad is None or not inp._requires_grad:
                 continue
             if inp_grad.shape != inp.data.shape:
                 inp_grad = unbroadcast(inp_grad, inp.data.shape)
@@ -174,3 +172,8 @@ def _accumulate(tensor, grad):
         tensor.grad = np.array(grad, dtype=tensor.data.dtype)
     else:
         tensor.grad += grad
+
+
+# Function.apply makes Tensors and tensor.py needs this module's engine: import it last, once
+# everything above exists, and look Tensor up at call time.
+from minigrad import tensor  # noqa: E402

@@ -13,8 +13,10 @@ from minigrad.tensor import Tensor, as_tensor
 
 def _binary(function, a, b):
     """Apply a two-input Function, turning NumPy's broadcasting error into one naming the op."""
-    a = as_tensor(a, b if isinstance(b, Tensor) else None)
-    b = as_tensor(b, a)
+    if not isinstance(a, Tensor):
+        a = as_tensor(a, b if isinstance(b, Tensor) else None)
+    if not isinstance(b, Tensor):
+        b = as_tensor(b, a)
     try:
         return function.apply(a, b)
     except ValueError as error:

