@@ -88,8 +88,8 @@ class Function:
             if True in needs:
                 fn.inputs = inputs
                 fn.needs_input_grad = needs
-                return tensor.Tensor._from_op(out, fn)
-        return tensor.Tensor._from_op(out, None)
+                return tensor_module.Tensor._from_op(out, fn)
+        return tensor_module.Tensor._from_op(out, None)
 
     def forward(self, *arrays, **params):
         raise NotImplementedError
@@ -116,25 +116,30 @@ def unbroadcast(grad, shape):
     return grad.reshape(shape)
 
 
-def topological_order(root):
+def topological_order(root, constants=False):
     """Return the tensors of ``root``'s graph that require grad, every input before its users.
 
+    With ``constants=True`` the inputs that need no grad are listed too (for drawing the graph).
     Iterative depth-first search, so a chain of 100,000 operations needs no deep recursion.
     """
     order = []
-    visited = {id(root)}
+    visited = set()
     stack = [(root, False)]
     while stack:
         tensor, inputs_done = stack.pop()
         if inputs_done:
             order.append(tensor)
             continue
+        # Mark on expansion, not on push: a tensor pushed early by one user may be reached again
+        # below another, and must then be placed after that deeper path too.
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
         stack.append((tensor, True))
         fn = tensor.grad_fn
         if fn is not None:
             for inp in fn.inputs:
-                if inp._requires_grad and id(inp) not in visited:
-                    visited.add(id(inp))
+                if (constants or inp._requires_grad) and id(inp) not in visited:
                     stack.append((inp, False))
     return order
 
@@ -176,4 +181,4 @@ def _accumulate(tensor, grad):
 
 # Function.apply makes Tensors and tensor.py needs this module's engine: import it last, once
 # everything above exists, and look Tensor up at call time.
-from minigrad import tensor  # noqa: E402
+from minigrad import tensor as tensor_module  # noqa: E402

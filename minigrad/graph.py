@@ -5,23 +5,6 @@ import numpy as np
 from minigrad.autograd import topological_order
 
 
-def _all_nodes(root):
-    """Every tensor of the graph, inputs first, including constants that need no grad."""
-    order, seen, stack = [], {id(root)}, [(root, False)]
-    while stack:
-        tensor, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(tensor)
-            continue
-        stack.append((tensor, True))
-        if tensor.grad_fn is not None:
-            for inp in tensor.grad_fn.inputs:
-                if id(inp) not in seen:
-                    seen.add(id(inp))
-                    stack.append((inp, False))
-    return order
-
-
 def _summary(array):
     """A short text for an array: its values when tiny, else its shape."""
     if array.size <= 4:
@@ -50,7 +33,7 @@ def to_dot(root, names=None):
     """
     names = {id(t): n for t, n in (names or {}).items()} if isinstance(names, dict) else {}
     lines = ["digraph minigrad {", "  rankdir=LR;", "  node [shape=box, fontname=Helvetica];"]
-    for tensor in _all_nodes(root):
+    for tensor in topological_order(root, constants=True):
         trainable = tensor.is_leaf and tensor.requires_grad
         style = ', style=filled, fillcolor="#cfe8ff"' if trainable else ""
         lines.append(f'  n{id(tensor)} [label="{_label(tensor, names)}"{style}];')

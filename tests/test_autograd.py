@@ -23,6 +23,16 @@ def test_a_tensor_used_twice_gets_both_contributions():
     assert x.grad == pytest.approx(7.0)
 
 
+def test_a_non_leaf_used_on_two_paths_of_different_depth():
+    # Regression: t is reached first as a direct input of the sum and again below t * 2; it must
+    # be processed after both users, or one user's gradient is lost.
+    x = minigrad.tensor([0.3, -0.7], dtype="float64", requires_grad=True)
+    assert minigrad.gradcheck(lambda v: (lambda t: t + t * 2)(v * 1.0), x)
+    t = x * 1.0
+    (t + t * 2).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+
+
 def test_leaf_grads_never_share_memory():
     a = minigrad.tensor([1.0, 2.0], requires_grad=True)
     b = minigrad.tensor([1.0, 2.0], requires_grad=True)
