@@ -1,0 +1,17 @@
+"""Optimizers whose per-element updates are written once and run three ways.
+
+Every optimizer takes ``backend='numba'`` (compiled; the default, or $MINIGRAD_OPTIM_BACKEND),
+``'python'`` (the same loop in the interpreter) or ``'numpy'`` (vectorised).
+"""
+
+from . import lr_scheduler
+from .adabelief import AdaBelief
+from .adam import Adam, AdamW
+from .lion import Lion
+from .lookahead import Lookahead
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "AdaBelief", "Lion", "Lookahead",
+           "lr_scheduler"]

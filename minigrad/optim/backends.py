@@ -1,0 +1,121 @@
+"""Run a kernel of ``kernels.py`` three ways: 'numba' (compiled), 'python' (as is), 'numpy'.
+
+``get_kernel(name, backend)`` returns a callable with the kernel's signature. Numba is imported
+only when a 'numba' kernel is first asked for, so ``import minigrad`` stays light.
+
+What makes the Numba build fast (each measured with perf/bench_optim.py):
+- ``error_model='numpy'``: Python's error model adds a zero-division check that blocks SIMD.
+- scalars arrive already cast to the arrays' dtype (done by the optimizers), so a float32 loop
+  never widens to float64.
+- one call updates a whole tuple of tensors, so dispatch is paid per call, not per tensor; tuples
+  have a fixed width (numba compiles one machine-code version per tuple length, so a fixed width
+  means one compile per kernel and dtype, cached on disk by ``cache=True``).
+- optionally, tensors of at least ``PARALLEL_MIN_SIZE`` elements go to a second build with
+  ``parallel=True``, whose element loop is a ``prange`` over the cores (see below).
+"""
+
+import os
+import sys
+import types
+
+import numpy as np
+
+from . import kernels, vectorised
+
+BACKENDS = ("numba", "python", "numpy")
+
+# Tensors this large or larger are updated by the multi-threaded build. Off unless
+# $MINIGRAD_OPTIM_PARALLEL_MIN_SIZE is set: on an idle 2-core machine it is ~25% faster for 4e6
+# floats (Adam 2.6 vs 3.4 ms), but on a loaded one OpenMP's waiting threads made it 24x slower
+# (168 vs 7 ms), while the serial build already moves memory at ~80% of np.copyto's speed.
+PARALLEL_MIN_SIZE = int(os.environ.get("MINIGRAD_OPTIM_PARALLEL_MIN_SIZE", sys.maxsize))
+
+# How many tensors one compiled call takes; shorter tuples are padded with empty arrays.
+TUPLE_WIDTH = 8
+
+_compiled = {}  # (kernel name, parallel) -> numba dispatcher
+_empty = {}  # dtype -> an empty 1-D array used as padding
+
+
+def default_backend():
+    """The backend used when an optimizer is given none: $MINIGRAD_OPTIM_BACKEND or 'numba'."""
+    return os.environ.get("MINIGRAD_OPTIM_BACKEND", "numba")
+
+
+def check_backend(owner, backend):
+    """Return ``backend`` (or the default when None) after checking that it is a known name."""
+    if backend is None:
+        backend = default_backend()
+    if not isinstance(backend, str):
+        raise TypeError(f"{owner}: backend must be a string, got {type(backend).__name__}")
+    if backend not in BACKENDS:
+        raise ValueError(f"{owner}: unknown backend {backend!r} (expected one of {BACKENDS})")
+    return backend
+
+
+def get_kernel(name, backend):
+    """Return the kernel ``name`` of kernels.py for ``backend``, a callable over tuples."""
+    if backend == "python":
+        return getattr(kernels, name)
+    if backend == "numpy":
+        return getattr(vectorised, name)
+    return _NumbaKernel(_compile(name, parallel=False), _compile(name, parallel=True))
+
+
+def _compile(name, parallel):
+    """The Numba dispatcher for a kernel; compiled lazily per argument types, cached on disk."""
+    key = (name, parallel)
+    if key not in _compiled:
+        import numba  # here, not at the top: importing minigrad must not import numba
+
+        function = getattr(kernels, name)
+        if parallel:
+            # Same code, but with `prange` bound to numba.prange and its own name, so the two
+            # builds get separate on-disk cache entries (numba keys its cache by name and code).
+            function = types.FunctionType(
+                function.__code__, {**function.__globals__, "prange": numba.prange},
+                f"{name}_parallel", function.__defaults__, function.__closure__)
+            function.__qualname__ = f"{name}_parallel"
+        _compiled[key] = numba.njit(cache=True, error_model="numpy", parallel=parallel)(function)
+    return _compiled[key]
+
+
+class _NumbaKernel:
+    """Calls a compiled kernel over fixed-width tuples, large tensors on the parallel build."""
+
+    def __init__(self, serial, parallel):
+        self.serial = serial
+        self.parallel = parallel
+
+    def __call__(self, *args):
+        arrays = [a for a in args if isinstance(a, tuple)]
+        scalars = args[len(arrays):]
+        params = arrays[0]
+        threshold = PARALLEL_MIN_SIZE  # read at call time, so tests and benchmarks can set it
+        large = [t for t, p in enumerate(params) if p.size >= threshold]
+        if not large:
+            _call_in_chunks(self.serial, arrays, scalars)
+            return
+        small = [t for t in range(len(params)) if params[t].size < threshold]
+        for compiled, picked in ((self.parallel, large), (self.serial, small)):
+            if picked:
+                _call_in_chunks(compiled, [tuple(a[t] for t in picked) for a in arrays], scalars)
+
+
+def _call_in_chunks(compiled, arrays, scalars):
+    """Call ``compiled`` on TUPLE_WIDTH tensors at a time, padding the last call."""
+    count = len(arrays[0])
+    for start in range(0, count, TUPLE_WIDTH):
+        chunk = [a[start:start + TUPLE_WIDTH] for a in arrays]
+        missing = TUPLE_WIDTH - len(chunk[0])
+        if missing:
+            pad = (_empty_like(chunk[0][0]),) * missing
+            chunk = [c + pad for c in chunk]
+        compiled(*chunk, *scalars)
+
+
+def _empty_like(array):
+    """A cached empty 1-D array of ``array``'s dtype (a no-op tensor for padding tuples)."""
+    if array.dtype not in _empty:
+        _empty[array.dtype] = np.empty(0, array.dtype)
+    return _empty[array.dtype]

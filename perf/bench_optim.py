@@ -1,0 +1,247 @@
+"""Benchmark minigrad's optimizer step: numba vs python vs numpy backends (and PyTorch if present).
+
+Usage: python perf/bench_optim.py [--quick] [--json PATH] [--threads N]
+
+For each algorithm x backend x size x dtype it times ``optimizer.step()`` (medians over repeats
+after a warm-up) and relates it to the memory bandwidth ``np.copyto`` reaches on arrays of the
+same size in the same run. ``--quick`` runs a subset in well under a minute.
+
+JSON written by ``--json PATH``:
+    machine:   {"cpu", "cores", "python", "numpy", "numba", "torch", "threads"}
+    copyto:    {size: {dtype: copy GB/s}} (read + write bytes / time)
+    compile:   {algorithm: {"cold_s", "warm_s"}} first numba step in a fresh process, with an
+               empty on-disk cache (cold) and with the cache filled (warm)
+    results:   list of rows, each
+        algorithm   e.g. "Adam", "SGD-nesterov", "Lookahead(Adam)"
+        impl        "minigrad-numba" | "minigrad-python" | "minigrad-numpy" |
+                    "torch-forloop" | "torch-foreach" | "torch-fused"
+        size        elements per step ("many-small" rows: 20 x 64x64 + 20 x 64 = 83200)
+        case        "one-tensor" | "many-small"
+        dtype       "float32" | "float64"
+        median_s, spread_s   median step time and (p90 - p10) over repeats
+        scaled      true when timed on a slice and scaled to the full size (python backend)
+        elements_per_s, bytes_moved, gb_per_s, copy_fraction (GB/s over np.copyto's GB/s)
+        speedup_vs_python, speedup_vs_numpy   (numba rows only, same run)
+    torch:     "installed" or "not installed"
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+import minigrad  # noqa: E402
+from minigrad import optim  # noqa: E402
+
+try:
+    import torch
+except ImportError:  # the torch columns then say "not installed"
+    torch = None
+
+SMALL_SHAPES = [(64, 64)] * 20 + [(64,)] * 20
+# name -> (constructor over a param list and backend, arrays moved per element per step)
+ALGORITHMS = {
+    "SGD": (lambda p, b: optim.SGD(p, lr=1e-3, backend=b), 3),
+    "SGD-momentum": (lambda p, b: optim.SGD(p, lr=1e-3, momentum=0.9, backend=b), 5),
+    "SGD-nesterov": (lambda p, b: optim.SGD(p, lr=1e-3, momentum=0.9, nesterov=True,
+                                            backend=b), 5),
+    "RMSprop": (lambda p, b: optim.RMSprop(p, backend=b), 5),
+    "RMSprop-centered": (lambda p, b: optim.RMSprop(p, centered=True, backend=b), 7),
+    "Adam": (lambda p, b: optim.Adam(p, backend=b), 7),
+    "AdamW": (lambda p, b: optim.AdamW(p, backend=b), 7),
+    "AdaBelief": (lambda p, b: optim.AdaBelief(p, backend=b), 7),
+    "Lion": (lambda p, b: optim.Lion(p, backend=b), 5),
+    "Lookahead(Adam)": (lambda p, b: optim.Lookahead(optim.Adam(p, backend=b)), 7),
+}
+TORCH = {"SGD": "SGD", "RMSprop": "RMSprop", "Adam": "Adam", "AdamW": "AdamW"}
+PYTHON_SLICE = 20_000  # the python backend runs ~1e6 elements/s: time a slice, scale it
+
+
+def timeit(step, repeats, budget_s):
+    """(median, p90 - p10) of ``step()`` after one warm-up call, within about ``budget_s``."""
+    step()
+    times = []
+    deadline = time.perf_counter() + budget_s
+    while len(times) < repeats and (len(times) < 5 or time.perf_counter() < deadline):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)), float(np.percentile(times, 90) - np.percentile(times, 10))
+
+
+def make_tensors(shapes, dtype, rng):
+    """Parameters with fixed random gradients."""
+    params = []
+    for shape in shapes:
+        p = minigrad.Tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
+        p.grad = (rng.standard_normal(shape) * 1e-3).astype(dtype)
+        params.append(p)
+    return params
+
+
+def copy_bandwidth(size, dtype, repeats):
+    """GB/s of np.copyto between two arrays of ``size`` elements (bytes read + written)."""
+    src, dst = np.ones(size, dtype), np.zeros(size, dtype)
+    median, _ = timeit(lambda: np.copyto(dst, src), repeats, 1.0)
+    return 2 * src.nbytes / median / 1e9
+
+
+def bench_minigrad(algorithm, backend, shapes, dtype, repeats, budget):
+    """Time one minigrad configuration; returns (median, spread, scaled)."""
+    make, _ = ALGORITHMS[algorithm]
+    scale, scaled = 1.0, False
+    total = sum(int(np.prod(s)) for s in shapes)
+    if backend == "python" and total > PYTHON_SLICE:
+        scale, scaled = total / PYTHON_SLICE, True
+        shapes = [(PYTHON_SLICE,)]
+    params = make_tensors(shapes, dtype, np.random.default_rng(0))
+    opt = make(params, backend)
+    median, spread = timeit(opt.step, 3 if backend == "python" else repeats, budget)
+    return median * scale, spread * scale, scaled
+
+
+def bench_torch(algorithm, impl, shapes, dtype, repeats, budget):
+    """Time PyTorch's for-loop / foreach / fused step on the same shapes."""
+    rng = np.random.default_rng(0)
+    params = []
+    for shape in shapes:
+        p = torch.nn.Parameter(torch.from_numpy(rng.standard_normal(shape).astype(dtype)))
+        p.grad = torch.from_numpy((rng.standard_normal(shape) * 1e-3).astype(dtype))
+        params.append(p)
+    flags = {"torch-forloop": dict(foreach=False), "torch-foreach": dict(foreach=True),
+             "torch-fused": dict(fused=True)}[impl]
+    lr = 1e-3 if algorithm in ("SGD", "Adam", "AdamW") else 1e-2
+    try:
+        opt = getattr(torch.optim, TORCH[algorithm])(params, lr=lr, **flags)
+        return timeit(opt.step, repeats, budget)
+    except (RuntimeError, TypeError, ValueError):  # e.g. no fused CPU kernel for RMSprop
+        return None
+
+
+def compile_times(algorithms):
+    """First numba step in a fresh process: cold (empty cache dir) and warm (filled)."""
+    out = {}
+    for algorithm in algorithms:
+        cache = tempfile.mkdtemp(prefix="numba-cache-")
+        here = os.path.dirname(os.path.abspath(__file__))
+        code = (f"import sys, time, numpy as np; sys.path.insert(0, {here!r}); "
+                "import bench_optim as b; "
+                "p = b.make_tensors([(1000,)], np.float32, np.random.default_rng(0)); "
+                f"o = b.ALGORITHMS[{algorithm!r}][0](p, 'numba'); t = time.perf_counter(); "
+                "o.step(); print(time.perf_counter() - t)")
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        times = [float(subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                                      capture_output=True, text=True).stdout)
+                 for _ in range(2)]
+        shutil.rmtree(cache, ignore_errors=True)
+        out[algorithm] = {"cold_s": times[0], "warm_s": times[1]}
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a subset in under a minute")
+    parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
+    parser.add_argument("--threads", type=int, default=None, help="threads for numba and torch")
+    args = parser.parse_args()
+
+    import numba
+
+    if args.threads:
+        numba.set_num_threads(args.threads)
+        if torch is not None:
+            torch.set_num_threads(args.threads)
+    if args.quick:
+        algorithms, sizes, dtypes = ["SGD", "Adam", "Lion", "Lookahead(Adam)"], [10**5], \
+            ["float32"]
+        repeats, budget = 20, 0.3
+    else:
+        algorithms, sizes, dtypes = list(ALGORITHMS), [10**3, 10**5, 10**6, 4 * 10**6], \
+            ["float32", "float64"]
+        repeats, budget = 50, 3.0
+    cases = [("one-tensor", size, [(size,)]) for size in sizes]
+    cases.append(("many-small", 83200, SMALL_SHAPES))
+
+    machine = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+               "python": platform.python_version(), "numpy": np.__version__,
+               "numba": numba.__version__, "torch": torch.__version__ if torch else None,
+               "threads": numba.get_num_threads()}
+    copyto = {size: {d: copy_bandwidth(size, d, repeats) for d in dtypes} for _, size, _ in cases}
+    results = []
+    for dtype in dtypes:
+        itemsize = np.dtype(dtype).itemsize
+        for case, size, shapes in cases:
+            for algorithm in algorithms:
+                arrays = ALGORITHMS[algorithm][1]
+                rows = {}
+                impls = ["minigrad-numba", "minigrad-numpy", "minigrad-python"]
+                if torch is not None and algorithm in TORCH:
+                    impls += ["torch-forloop", "torch-foreach", "torch-fused"]
+                for impl in impls:
+                    if impl.startswith("torch"):
+                        timed = bench_torch(algorithm, impl, shapes, dtype, repeats, budget)
+                        if timed is None:
+                            continue
+                        timed = (*timed, False)
+                    else:
+                        timed = bench_minigrad(algorithm, impl.split("-")[1], shapes, dtype,
+                                               repeats, budget)
+                    median, spread, scaled = timed
+                    moved = arrays * size * itemsize
+                    rows[impl] = {
+                        "algorithm": algorithm, "impl": impl, "size": size, "case": case,
+                        "dtype": dtype, "median_s": median, "spread_s": spread, "scaled": scaled,
+                        "elements_per_s": size / median, "bytes_moved": moved,
+                        "gb_per_s": moved / median / 1e9,
+                        "copy_fraction": moved / median / 1e9 / copyto[size][dtype]}
+                numba_row = rows["minigrad-numba"]
+                for other in ("python", "numpy"):
+                    numba_row[f"speedup_vs_{other}"] = (
+                        rows[f"minigrad-{other}"]["median_s"] / numba_row["median_s"])
+                results.extend(rows.values())
+                print_rows(list(rows.values()))
+    compile_ = compile_times(["Adam"] if args.quick else algorithms)
+    print("\nnumba first step (compile) in a fresh process:")
+    for algorithm, t in compile_.items():
+        print(f"  {algorithm:18s} cold cache {t['cold_s']:7.2f} s  warm cache {t['warm_s']:.3f} s")
+    report = {"machine": machine, "copyto": copyto, "compile": compile_, "results": results,
+              "torch": "installed" if torch is not None else "not installed"}
+    if torch is None:
+        print("\ntorch: not installed (torch columns skipped)")
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump(report, file, indent=1)
+
+
+_header_done = False
+
+
+def print_rows(rows):
+    """Print rows of the readable table (the header once)."""
+    global _header_done
+    if not _header_done:
+        print(f"{'algorithm':17s} {'case':10s} {'size':>8s} {'dtype':7s} {'impl':16s} "
+              f"{'median':>10s} {'spread':>9s} {'GB/s':>6s} {'copy%':>6s} {'x py':>8s} "
+              f"{'x np':>6s}")
+        _header_done = True
+    for r in rows:
+        mark = "*" if r["scaled"] else " "
+        extra = ""
+        if "speedup_vs_python" in r:
+            extra = f" {r['speedup_vs_python']:8.0f} {r['speedup_vs_numpy']:6.2f}"
+        print(f"{r['algorithm']:17s} {r['case']:10s} {r['size']:8d} {r['dtype']:7s} "
+              f"{r['impl']:16s} {r['median_s'] * 1e6:9.1f}u{mark}{r['spread_s'] * 1e6:8.1f}u "
+              f"{r['gb_per_s']:6.1f} {r['copy_fraction'] * 100:5.0f}%{extra}")
+
+
+if __name__ == "__main__":
+    main()

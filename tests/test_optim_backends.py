@@ -1,0 +1,89 @@
+"""The three backends agree, and the numba backend allocates nothing per step."""
+
+import sys
+import tracemalloc
+
+import numpy as np
+import pytest
+from optim_helpers import CASES, build, make_grads, make_params, run
+
+import minigrad
+from minigrad import optim
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+@pytest.mark.parametrize("name, config", CASES)
+def test_backends_agree(name, config, dtype, rtol):
+    results = {}
+    steps = 100
+    for backend in ("numba", "python", "numpy"):
+        rng = np.random.default_rng(7)
+        # The python backend is slow: small tensors keep this test quick.
+        shapes = [(3, 2), (4,)]
+        params = make_params(rng, dtype, shapes)
+        run(build(name, params, config, backend), params, make_grads(rng, shapes, steps, dtype))
+        results[backend] = [p.data for p in params]
+        assert all(p.data.dtype == dtype for p in params)
+    for backend in ("python", "numpy"):
+        for a, b in zip(results["numba"], results[backend], strict=True):
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * 1e-3)
+
+
+def test_large_tensor_parallel_build_agrees(monkeypatch):
+    """Tensors past PARALLEL_MIN_SIZE take the multi-threaded build; it must agree too."""
+    from minigrad.optim import backends
+
+    monkeypatch.setattr(backends, "PARALLEL_MIN_SIZE", 1000)
+    shapes = [(1003,), (5,)]
+    results = []
+    for backend in ("numba", "numpy"):
+        params = make_params(np.random.default_rng(3), np.float32, shapes)
+        grads = make_grads(np.random.default_rng(4), shapes, 5, np.float32)
+        run(optim.Adam(params, lr=0.01, backend=backend), params, grads)
+        results.append([p.data for p in params])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_env_var_sets_default_backend(monkeypatch, rng):
+    monkeypatch.setenv("MINIGRAD_OPTIM_BACKEND", "python")
+    assert optim.SGD(make_params(rng)).param_groups[0]["backend"] == "python"
+    monkeypatch.setenv("MINIGRAD_OPTIM_BACKEND", "fortran")
+    with pytest.raises(ValueError, match="unknown backend 'fortran'"):
+        optim.SGD(make_params(rng))
+
+
+@pytest.mark.parametrize("name, config", CASES)
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_numba_allocates_no_arrays_per_step(name, config, backend, rng):
+    shapes = [(128, 128), (2048,)]
+    params = make_params(rng, shapes=shapes)
+    grads = make_grads(rng, shapes, 1)[0]
+    for p, g in zip(params, grads, strict=True):
+        p.grad = g
+    optimizer = build(name, params, config, backend)
+    optimizer.step()  # the first step creates the state (and compiles)
+    tracemalloc.start()
+    try:
+        start, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        for _ in range(5):
+            optimizer.step()
+        end, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    smallest_array = 2048 * 8
+    assert end - start < smallest_array
+    if backend == "numba":
+        assert peak - start < smallest_array  # views and tuples only, never an array's worth
+    elif name != "SGD" or config.get("momentum"):
+        assert peak - start > smallest_array  # the check can fail: NumPy needs temporaries
+
+
+def test_importing_minigrad_does_not_import_numba():
+    import subprocess
+
+    code = "import sys, minigrad, minigrad.optim; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    assert minigrad is not None

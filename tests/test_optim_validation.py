@@ -1,0 +1,138 @@
+"""Every validation error: bad values raise ValueError, bad types TypeError, naming the value."""
+
+import numpy as np
+import pytest
+from optim_helpers import make_params
+
+import minigrad
+from minigrad import optim
+
+BAD_VALUES = [
+    (optim.SGD, dict(lr=-0.1), "SGD: invalid learning rate: -0.1"),
+    (optim.SGD, dict(momentum=-1.0), "invalid momentum value: -1.0"),
+    (optim.SGD, dict(weight_decay=-1.0), "invalid weight_decay value: -1.0"),
+    (optim.SGD, dict(nesterov=True), "Nesterov momentum requires a momentum and zero dampening"),
+    (optim.SGD, dict(nesterov=True, momentum=0.9, dampening=0.1), "zero dampening"),
+    (optim.RMSprop, dict(alpha=1.5), r"invalid alpha value: 1.5 \(expected 0 <= alpha <= 1\)"),
+    (optim.RMSprop, dict(eps=-1e-8), "invalid epsilon value"),
+    (optim.RMSprop, dict(momentum=-0.5), "invalid momentum value"),
+    (optim.Adam, dict(betas=(1.5, 0.9)),
+     r"Adam: invalid beta parameter at index 0: 1.5 \(expected 0 <= beta < 1\)"),
+    (optim.Adam, dict(betas=(0.9, 1.0)), "invalid beta parameter at index 1: 1.0"),
+    (optim.Adam, dict(eps=-1.0), "Adam: invalid epsilon value: -1.0"),
+    (optim.Adam, dict(lr=float("nan")), "invalid learning rate: nan"),
+    (optim.AdamW, dict(weight_decay=-0.1), "AdamW: invalid weight_decay value: -0.1"),
+    (optim.AdaBelief, dict(betas=(0.9, -0.1)), "AdaBelief: invalid beta parameter at index 1"),
+    (optim.AdaBelief, dict(eps=-1.0), "invalid epsilon value"),
+    (optim.Lion, dict(lr=-1.0), "Lion: invalid learning rate"),
+    (optim.Lion, dict(betas=(0.9, 2.0)), "invalid beta parameter at index 1"),
+    (optim.Lion, dict(weight_decay=-1.0), "invalid weight_decay value"),
+    (optim.Adam, dict(backend="cuda"), "unknown backend 'cuda'"),
+]
+
+BAD_TYPES = [
+    (optim.SGD, dict(lr="0.1"), "learning rate must be a real number, got str"),
+    (optim.SGD, dict(nesterov="yes"), "nesterov must be a bool"),
+    (optim.RMSprop, dict(centered=1), "centered must be a bool"),
+    (optim.Adam, dict(betas=0.9), "betas must be a pair"),
+    (optim.Adam, dict(betas=(0.9, "x")), "beta at index 1 must be a real number"),
+    (optim.Adam, dict(amsgrad=None), "amsgrad must be a bool"),
+    (optim.Adam, dict(lr=0.1, learning_rate=0.1), "got both lr=0.1 and learning_rate=0.1"),
+    (optim.AdaBelief, dict(decoupled_weight_decay=0), "decoupled_weight_decay must be a bool"),
+    (optim.Adam, dict(backend=3), "backend must be a string"),
+]
+
+
+@pytest.mark.parametrize("cls, kwargs, message", BAD_VALUES)
+def test_bad_values_raise_value_error(cls, kwargs, message, rng):
+    with pytest.raises(ValueError, match=message):
+        cls(make_params(rng), **kwargs)
+
+
+@pytest.mark.parametrize("cls, kwargs, message", BAD_TYPES)
+def test_bad_types_raise_type_error(cls, kwargs, message, rng):
+    with pytest.raises(TypeError, match=message):
+        cls(make_params(rng), **kwargs)
+
+
+def test_bad_values_in_an_added_group(rng):
+    opt = optim.SGD(make_params(rng), lr=0.1)
+    with pytest.raises(ValueError, match="invalid learning rate: -1"):
+        opt.add_param_group({"params": make_params(rng), "lr": -1})
+
+
+def test_bad_params(rng):
+    params = make_params(rng)
+    with pytest.raises(TypeError, match="iterable of Tensors or dicts, but got Tensor"):
+        optim.SGD(params[0])
+    with pytest.raises(ValueError, match="empty parameter list"):
+        optim.SGD([])
+    with pytest.raises(TypeError, match="can only optimize Tensors, got ndarray"):
+        optim.SGD([np.zeros(3)])
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        optim.SGD([{"params": params}, {"params": params[:1]}])
+    with pytest.raises(ValueError, match="more than once"):
+        optim.SGD([params[0], params[0]])
+    with pytest.raises(TypeError, match="float32 or float64"):
+        optim.SGD([minigrad.Tensor(np.zeros(3, np.float16))])
+
+
+def test_lookahead_validation(rng):
+    inner = optim.SGD(make_params(rng), lr=0.1)
+    with pytest.raises(ValueError, match=r"invalid lookahead steps: 0 \(expected k >= 1\)"):
+        optim.Lookahead(inner, k=0)
+    with pytest.raises(ValueError, match="invalid slow update rate alpha: 1.5"):
+        optim.Lookahead(inner, alpha=1.5)
+    with pytest.raises(TypeError, match="k must be an int"):
+        optim.Lookahead(inner, k=2.5)
+    with pytest.raises(TypeError, match="must be a minigrad Optimizer"):
+        optim.Lookahead(object())
+
+
+def test_learning_rate_alias(rng):
+    assert optim.Adam(make_params(rng), learning_rate=0.25).param_groups[0]["lr"] == 0.25
+    assert optim.Adam(make_params(rng)).param_groups[0]["lr"] == 1e-3
+    assert optim.SGD(make_params(rng)).param_groups[0]["lr"] == 1e-3
+    assert optim.RMSprop(make_params(rng)).param_groups[0]["lr"] == 1e-2
+    assert optim.Lion(make_params(rng)).param_groups[0]["lr"] == 1e-4
+    assert optim.AdamW(make_params(rng)).param_groups[0]["weight_decay"] == 1e-2
+
+
+@pytest.mark.parametrize("backend", ["numba", "python", "numpy"])
+def test_grad_shape_mismatch_raises_at_step(backend, rng):
+    params = make_params(rng)
+    opt = optim.Adam(params, backend=backend)
+    params[0].grad = np.zeros((3, 5))
+    with pytest.raises(ValueError, match=r"gradient of shape \(3, 5\) does not match its "
+                                         r"parameter of shape \(5, 3\)"):
+        opt.step()
+
+
+def test_grad_none_is_skipped_and_grads_never_written(rng):
+    params = make_params(rng)
+    before = params[1].data.copy()
+    grads = [rng.standard_normal(p.shape) for p in params]
+    for p, g in zip(params, grads, strict=True):
+        p.grad = g
+    params[1].grad = None
+    kept = [g.copy() for g in grads]
+    opt = optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=0.1)
+    opt.step()
+    opt.step()
+    np.testing.assert_array_equal(params[1].data, before)
+    assert params[1] not in opt.state
+    for g, k in zip(grads, kept, strict=True):
+        np.testing.assert_array_equal(g, k)
+
+
+def test_step_returns_closure_loss_and_zero_grad(rng):
+    params = make_params(rng)
+    opt = optim.SGD(params, lr=0.1)
+    for p in params:
+        p.grad = np.ones(p.shape)
+    assert opt.step(lambda: 3.5) == 3.5
+    shared = params[0].grad
+    opt.zero_grad(set_to_none=False)
+    assert np.all(params[0].grad == 0) and np.all(shared == 1)  # a new array: shared untouched
+    opt.zero_grad()
+    assert all(p.grad is None for p in params)
