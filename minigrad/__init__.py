@@ -7,7 +7,7 @@
 array([2., 4.], dtype=float32)
 """
 
-from minigrad import graph
+from minigrad import data, graph, nn, optim
 from minigrad.autograd import Function, enable_grad, is_grad_enabled, no_grad
 from minigrad.creation import (
     arange,
@@ -47,15 +47,16 @@ from minigrad.ops import (
     where,
 )
 from minigrad.random import manual_seed
+from minigrad.serialization import load, save
 from minigrad.tensor import Tensor, get_default_dtype, set_default_dtype, tensor
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Function", "GradcheckError", "Tensor", "abs", "arange", "broadcast_to", "clip",
-    "concatenate", "enable_grad", "exp", "full", "get_default_dtype", "gradcheck", "graph",
-    "is_grad_enabled", "log", "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum",
-    "mean", "minimum", "no_grad", "ones", "ones_like", "rand", "randn", "relu", "reshape",
-    "set_default_dtype", "sigmoid", "softmax", "split", "sqrt", "squeeze", "stack", "tanh",
-    "tensor", "transpose", "unsqueeze", "where", "zeros", "zeros_like",
+    "abs", "arange", "broadcast_to", "clip", "concatenate", "data", "enable_grad", "exp", "full",
+    "Function", "get_default_dtype", "gradcheck", "GradcheckError", "graph", "is_grad_enabled",
+    "load", "log", "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum", "mean",
+    "minimum", "nn", "no_grad", "ones", "ones_like", "optim", "rand", "randn", "relu", "reshape",
+    "save", "set_default_dtype", "sigmoid", "softmax", "split", "sqrt", "squeeze", "stack", "tanh",
+    "Tensor", "tensor", "transpose", "unsqueeze", "where", "zeros", "zeros_like",
 ]

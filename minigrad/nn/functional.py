@@ -1,0 +1,105 @@
+"""Functional forms of layers and losses: ``import minigrad.nn.functional as F``.
+
+``linear`` is one fused Function (forward and backward are two or three BLAS calls), because an
+MLP spends its time there and a chain of matmul, transpose and add nodes would triple the Python
+overhead per layer. The activations are the core ops; the losses live in ``loss_ops``.
+"""
+
+import numpy as np
+
+from minigrad import random
+from minigrad.autograd import Function
+from minigrad.nn.loss_ops import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+)
+from minigrad.ops import log_softmax, relu, sigmoid, softmax, tanh
+from minigrad.tensor import Tensor, as_tensor
+
+__all__ = [
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
+    "embedding", "l1_loss", "linear", "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid",
+    "softmax", "tanh",
+]
+
+
+class Linear(Function):
+    """y = x W^T + b for x of shape (..., in), W (out, in), b (out,).
+
+    Backward: dx = g W, dW = g^T x and db = sum of g over every leading axis, with the leading
+    axes flattened into one so that each gradient is a single matrix product.
+    """
+
+    def forward(self, x, weight, bias=None):
+        if x.shape[-1:] != weight.shape[1:]:
+            raise ValueError(
+                f"linear: input has shape {x.shape}, expected last axis {weight.shape[1]} "
+                f"(weight shape {weight.shape})"
+            )
+        self.x, self.weight = x, weight
+        out = x @ weight.T
+        if bias is not None:
+            out += bias  # in place: out is a fresh array, save one allocation
+        return out
+
+    def backward(self, grad):
+        need_x, need_w = self.needs_input_grad[:2]
+        x, weight = self.x, self.weight
+        grad_x = grad @ weight if need_x else None
+        grad_2d = grad.reshape(-1, weight.shape[0])
+        grad_w = grad_2d.T @ x.reshape(-1, weight.shape[1]) if need_w else None
+        if len(self.needs_input_grad) == 2:
+            return grad_x, grad_w
+        grad_b = grad_2d.sum(axis=0) if self.needs_input_grad[2] else None
+        return grad_x, grad_w, grad_b
+
+
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias, as ``torch.nn.functional.linear``; x may have any leading axes."""
+    if not isinstance(x, Tensor):
+        x = as_tensor(x)
+    if bias is None:
+        return Linear.apply(x, weight)
+    return Linear.apply(x, weight, bias)
+
+
+def dropout(x, p=0.5, training=True):
+    """Inverted dropout: zero each element with probability ``p``, scale the rest by 1 / (1 - p).
+
+    Outside training, or with ``p == 0``, ``x`` is returned unchanged. The mask is drawn from
+    minigrad's generator, so ``minigrad.manual_seed`` makes it repeatable.
+    """
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: probability p={p} is outside [0, 1]")
+    if not training or p == 0:
+        return x
+    x = as_tensor(x)
+    if x.dtype.kind != "f":
+        raise ValueError(f"dropout: expected a floating-point input, got dtype {x.dtype}")
+    if p == 1:
+        mask = np.zeros(x.shape, dtype=x.dtype)
+    else:
+        keep = random.generator().random(x.shape, dtype=x.dtype) >= p
+        mask = keep.astype(x.dtype) * x.dtype.type(1 / (1 - p))
+    return x * Tensor._from_op(mask, None)
+
+
+def embedding(indices, weight):
+    """Rows of ``weight`` picked by integer ``indices`` (any shape): result (*indices.shape, dim).
+
+    The gradient of a row picked several times is the sum over its picks.
+    """
+    indices = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    if indices.dtype.kind not in "iu":
+        raise ValueError(f"embedding: indices must be integers, got dtype {indices.dtype}")
+    num = weight.shape[0]
+    if indices.size and (indices.min() < 0 or indices.max() >= num):
+        raise ValueError(
+            f"embedding: indices must be in [0, {num}), got values from {indices.min()} "
+            f"to {indices.max()}"
+        )
+    return weight[indices]

@@ -1,0 +1,267 @@
+"""Whole-sequence recurrent layers with hand-written backpropagation through time (BPTT).
+
+Each class here is one autograd Function that runs one layer over all T time steps. Built from
+per-step Tensor ops, a sequence would record ~10 graph nodes per step, each allocating its output
+and its gradient; here the graph has one node per layer and the time loop does only what cannot
+be batched:
+
+forward
+    1. A = x W_ih^T + b for all steps at once: ONE (T*B, I) x (I, G*H) matrix product.
+    2. For t = 1..T: A[t] += h_{t-1} W_hh^T (a (B, H) x (H, G*H) product into a preallocated
+       buffer), then the gate nonlinearities in place, so A ends up holding the activated gates
+       that the backward pass needs.
+backward
+    3. For t = T..1: add the incoming gradient of h_t (and c_t), turn it into the gradient of
+       the pre-activations dA[t] (elementwise, from the saved gates), and carry
+       dh_{t-1} = dA[t] W_hh to the previous step.
+    4. With every dA[t] stored in one (T, B, G*H) buffer, the parameter and input gradients are
+       ONE product or sum each: dW_ih = dA^T x, dW_hh = dA^T h_prev, db = sum(dA), dx = dA W_ih.
+
+Transcendentals (tanh, sigmoid) use NumPy's vectorised ufuncs over whole blocks; the remaining
+elementwise work of the LSTM and GRU steps (no transcendentals) is fused into loops compiled
+with Numba (see ``rnn_numba.py``).
+
+Shapes: x (T, B, I), h0 (B, H), W_ih (G*H, I), W_hh (G*H, H), b_ih and b_hh (G*H,), with
+G = 1 (RNN), 4 (LSTM: gates i, f, g, o) or 3 (GRU: gates r, z, n), stacked as in PyTorch.
+Everything runs in the weights' dtype; an input of another dtype is converted, and its gradient
+converted back.
+"""
+
+import numpy as np
+
+from minigrad.autograd import Function
+
+
+def _sigmoid_(a):
+    """a <- sigmoid(a) in place, as 0.5 (1 + tanh(a / 2)): never overflows, unlike 1/(1+e^-a)."""
+    a *= 0.5
+    np.tanh(a, out=a)
+    a += 1
+    a *= 0.5
+
+
+def _input_projection(x, w_ih, biases):
+    """x W_ih^T + sum(biases) for every time step at once: (T, B, I) -> (T, B, G*H)."""
+    T, B, input_size = x.shape
+    out = np.matmul(x.reshape(T * B, input_size), w_ih.T).reshape(T, B, w_ih.shape[0])
+    for b in biases:
+        out += b
+    return out
+
+
+def _recurrent_weight_grad(d_pre, hs, h0):
+    """dW_hh = sum_t d_pre[t]^T h_{t-1}, with h_{t-1} = h0 at t = 0 and hs[t-1] after."""
+    T, B, width = d_pre.shape
+    hidden = h0.shape[1]
+    grad = d_pre[0].T @ h0
+    if T > 1:
+        grad += d_pre[1:].reshape((T - 1) * B, width).T @ hs[:-1].reshape((T - 1) * B, hidden)
+    return grad
+
+
+def _input_grads(fn, d_pre, x, w_ih, need_w_ih):
+    """dx = dA W_ih and dW_ih = dA^T x, each one product over all T*B rows (None if unneeded)."""
+    T, B, width = d_pre.shape
+    flat = d_pre.reshape(T * B, width)
+    dx = None
+    if fn.needs_input_grad[0]:
+        dx = (flat @ w_ih).reshape(x.shape).astype(fn.x_dtype, copy=False)
+    dw_ih = flat.T @ x.reshape(T * B, x.shape[2]) if need_w_ih else None
+    return dx, dw_ih
+
+
+class _Layer(Function):
+    """Shared input handling: convert x and h0 to the weights' dtype, remember what they were."""
+
+    def _prepare(self, x, h0, w_ih, biases):
+        self.has_bias = bool(biases)
+        self.x_dtype, self.h0_dtype = x.dtype, h0.dtype
+        dtype = w_ih.dtype
+        return x.astype(dtype, copy=False), h0.astype(dtype, copy=False)
+
+    def _bias_grads(self, d_ih, d_hh):
+        """db_ih = sum of d_ih over (T, B), likewise db_hh (the same array when d_hh is d_ih).
+
+        Returns () for a layer without biases; the biases are always the last two inputs.
+        """
+        if not self.has_bias:
+            return ()
+        width = d_ih.shape[2]
+        db_ih = d_ih.reshape(-1, width).sum(axis=0)
+        db_hh = db_ih if d_hh is d_ih else d_hh.reshape(-1, width).sum(axis=0)
+        return db_ih, db_hh
+
+
+class RNNLayer(_Layer):
+    """Elman RNN over a sequence: h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh).
+
+    ``act`` is tanh or relu. Inputs (x, h0, W_ih, W_hh[, b_ih, b_hh]); output h_1..h_T, (T, B, H).
+    Backward: dA_t = (g_t + dA_{t+1} W_hh) * act'(A_t), with act' = 1 - h_t^2 for tanh and
+    [h_t > 0] for relu, both read from the saved outputs.
+    """
+
+    def forward(self, x, h0, w_ih, w_hh, *biases, nonlinearity="tanh"):
+        x, h0 = self._prepare(x, h0, w_ih, biases)
+        hs = _input_projection(x, w_ih, biases)  # becomes h_1..h_T in place
+        w_hh_t = w_hh.T
+        step = np.empty_like(h0)
+        h = h0
+        for t in range(hs.shape[0]):
+            np.matmul(h, w_hh_t, out=step)
+            h = hs[t]
+            h += step
+            if nonlinearity == "tanh":
+                np.tanh(h, out=h)
+            else:
+                np.maximum(h, 0, out=h)
+        self.x, self.h0, self.hs, self.w_ih, self.w_hh = x, h0, hs, w_ih, w_hh
+        self.nonlinearity = nonlinearity
+        return hs
+
+    def backward(self, grad):
+        hs, w_hh = self.hs, self.w_hh
+        d_pre = np.empty_like(hs)
+        dh = np.zeros_like(self.h0)  # the gradient reaching h_t from step t + 1
+        for t in range(hs.shape[0] - 1, -1, -1):
+            da = d_pre[t]
+            np.add(grad[t], dh, out=da)
+            if self.nonlinearity == "tanh":
+                da *= 1 - hs[t] * hs[t]
+            else:
+                da *= hs[t] > 0
+            np.matmul(da, w_hh, out=dh)
+        dx, dw_ih = _input_grads(self, d_pre, self.x, self.w_ih, self.needs_input_grad[2])
+        dw_hh = _recurrent_weight_grad(d_pre, hs, self.h0) if self.needs_input_grad[3] else None
+        return (dx, dh.astype(self.h0_dtype, copy=False), dw_ih, dw_hh,
+                *self._bias_grads(d_pre, d_pre))
+
+
+class LSTMLayer(_Layer):
+    """LSTM over a sequence, with PyTorch's equations and gate order i, f, g, o.
+
+        i, f, o = sigmoid(A_i), sigmoid(A_f), sigmoid(A_o);  g = tanh(A_g)
+        A = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh
+        c_t = f * c_{t-1} + i * g;   h_t = o * tanh(c_t)
+
+    Inputs (x, h0, c0, W_ih, W_hh[, b_ih, b_hh]). A Function has one output, so it returns
+    h and c of every step in one array of shape (2, T, B, H): [0] is the layer's output h_1..h_T
+    and [1] holds c_1..c_T. Gradients may arrive for any h_t and c_t (from the next layer, from
+    h_n, from c_n); the backward pass adds them in at each step.
+    """
+
+    def forward(self, x, h0, c0, w_ih, w_hh, *biases):
+        x, h0 = self._prepare(x, h0, w_ih, biases)
+        self.c0_dtype = c0.dtype
+        c0 = c0.astype(w_ih.dtype, copy=False)
+        H = w_hh.shape[1]
+        # sigmoid(a) = (1 + tanh(a / 2)) / 2, so with the rows of i, f and o halved in every
+        # weight and bias, ONE tanh call per step activates all four gates. Halving is exact
+        # in binary floating point, so this changes no bit of the products.
+        half = np.ones(4 * H, dtype=w_ih.dtype)
+        half[:2 * H] = half[3 * H:] = 0.5
+        gates = _input_projection(x, w_ih * half[:, None], [b * half for b in biases])
+        T, B, width = gates.shape
+        out = np.empty((2, T, B, H), dtype=gates.dtype)
+        tanh_c = np.empty((T, B, H), dtype=gates.dtype)
+        w_hh_t = (w_hh * half[:, None]).T
+        step = np.empty((B, width), dtype=gates.dtype)
+        finish = _kernels().lstm_step_forward
+        h, c = h0, c0
+        for t in range(T):
+            np.matmul(h, w_hh_t, out=step)
+            a = gates[t]
+            a += step
+            np.tanh(a, out=a)
+            c_prev, c, h = c, out[1, t], out[0, t]
+            finish(a, c_prev, c)  # i, f, o from tanh(A / 2); c_t = f c_{t-1} + i g
+            np.tanh(c, out=tanh_c[t])
+            np.multiply(a[:, 3 * H:], tanh_c[t], out=h)
+        self.x, self.h0, self.c0, self.w_ih, self.w_hh = x, h0, c0, w_ih, w_hh
+        self.gates, self.out, self.tanh_c = gates, out, tanh_c
+        return out
+
+    def backward(self, grad):
+        gates, cs, tanh_c, w_hh = self.gates, self.out[1], self.tanh_c, self.w_hh
+        T, B, width = gates.shape
+        d_pre = np.empty_like(gates)
+        dh = np.zeros_like(self.h0)  # the gradient reaching h_t from step t + 1
+        dc = np.zeros_like(self.c0)  # the gradient reaching c_t from step t + 1
+        grad = np.ascontiguousarray(grad)
+        kernel = _kernels().lstm_step_backward
+        for t in range(T - 1, -1, -1):
+            kernel(gates[t], cs[t - 1] if t else self.c0, tanh_c[t], grad[0, t], grad[1, t],
+                   dh, dc, d_pre[t])
+            np.matmul(d_pre[t], w_hh, out=dh)
+        dx, dw_ih = _input_grads(self, d_pre, self.x, self.w_ih, self.needs_input_grad[3])
+        dw_hh = (_recurrent_weight_grad(d_pre, self.out[0], self.h0)
+                 if self.needs_input_grad[4] else None)
+        return (dx, dh.astype(self.h0_dtype, copy=False), dc.astype(self.c0_dtype, copy=False),
+                dw_ih, dw_hh, *self._bias_grads(d_pre, d_pre))
+
+
+class GRULayer(_Layer):
+    """GRU over a sequence, with PyTorch's equations and gate order r, z, n.
+
+        r = sigmoid(Ai_r + Ah_r);  z = sigmoid(Ai_z + Ah_z);  n = tanh(Ai_n + r * Ah_n)
+        Ai = x_t W_ih^T + b_ih;    Ah = h_{t-1} W_hh^T + b_hh
+        h_t = (1 - z) * n + z * h_{t-1}
+
+    Inputs (x, h0, W_ih, W_hh[, b_ih, b_hh]); output h_1..h_T, (T, B, H). Because r multiplies
+    only the recurrent part of n, the pre-activation gradients of the two products differ in
+    the n block (dAh_n = dAi_n * r), so backward keeps one (T, B, 3H) buffer for each.
+    """
+
+    def forward(self, x, h0, w_ih, w_hh, *biases):
+        x, h0 = self._prepare(x, h0, w_ih, biases)
+        gates = _input_projection(x, w_ih, biases[:1])  # Ai, then r, z, n in place
+        T, B, width = gates.shape
+        H = width // 3
+        rec = np.empty_like(gates)  # Ah for every step; its n block is needed by backward
+        hs = np.empty((T, B, H), dtype=gates.dtype)
+        w_hh_t = w_hh.T
+        h = h0
+        for t in range(T):
+            ah, a = rec[t], gates[t]
+            np.matmul(h, w_hh_t, out=ah)
+            if biases:
+                ah += biases[1]
+            rz = a[:, :2 * H]
+            rz += ah[:, :2 * H]
+            _sigmoid_(rz)
+            n = a[:, 2 * H:]
+            h_prev, h = h, hs[t]
+            np.multiply(rz[:, :H], ah[:, 2 * H:], out=h)  # h as scratch for r * Ah_n
+            n += h
+            np.tanh(n, out=n)
+            np.subtract(h_prev, n, out=h)  # h_t = n + z * (h_{t-1} - n)
+            h *= rz[:, H:]
+            h += n
+        self.x, self.h0, self.hs, self.w_ih, self.w_hh = x, h0, hs, w_ih, w_hh
+        self.gates, self.rec = gates, rec
+        return hs
+
+    def backward(self, grad):
+        gates, rec, hs, w_hh = self.gates, self.rec, self.hs, self.w_hh
+        T = gates.shape[0]
+        d_in = np.empty_like(gates)   # gradients of Ai
+        d_rec = np.empty_like(gates)  # gradients of Ah
+        dh = np.zeros_like(self.h0)
+        through_weights = np.empty_like(dh)
+        grad = np.ascontiguousarray(grad)
+        kernel = _kernels().gru_step_backward
+        for t in range(T - 1, -1, -1):
+            # The kernel leaves in dh the direct part z * dh_t of the gradient of h_{t-1}.
+            kernel(gates[t], rec[t], hs[t - 1] if t else self.h0, grad[t], dh, d_in[t], d_rec[t])
+            np.matmul(d_rec[t], w_hh, out=through_weights)
+            dh += through_weights
+        dx, dw_ih = _input_grads(self, d_in, self.x, self.w_ih, self.needs_input_grad[2])
+        dw_hh = _recurrent_weight_grad(d_rec, hs, self.h0) if self.needs_input_grad[3] else None
+        return (dx, dh.astype(self.h0_dtype, copy=False), dw_ih, dw_hh,
+                *self._bias_grads(d_in, d_rec))
+
+
+def _kernels():
+    """The Numba-compiled step kernels, imported on first use so ``import minigrad`` stays light."""
+    from minigrad.nn import rnn_numba
+
+    return rnn_numba
