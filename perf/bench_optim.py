@@ -1,6 +1,7 @@
 """Benchmark minigrad's optimizer step: numba vs python vs numpy backends (and PyTorch if present).
 
-Usage: python perf/bench_optim.py [--quick] [--json PATH] [--threads N]
+Usage: python perf/bench_optim.py [--quick] [--json PATH] [--threads N] [--only ALGOS]
+                                  [--sizes SIZES] [--dtypes DTYPES] [--flat-sweep]
 
 For each algorithm x backend x size x dtype it times ``optimizer.step()`` (medians over repeats
 after a warm-up) and relates it to the memory bandwidth ``np.copyto`` reaches on arrays of the
@@ -152,6 +153,12 @@ def main():
     parser.add_argument("--quick", action="store_true", help="a subset in under a minute")
     parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
     parser.add_argument("--threads", type=int, default=None, help="threads for numba and torch")
+    parser.add_argument("--only", metavar="ALGOS", help="comma-separated algorithms, e.g. Adam,SGD")
+    parser.add_argument("--sizes", metavar="SIZES", help="comma-separated one-tensor sizes")
+    parser.add_argument("--dtypes", metavar="DTYPES", help="comma-separated, e.g. float32")
+    parser.add_argument("--flat-sweep", action="store_true",
+                        help="only time Adam's flat-buffer path against the per-tensor path "
+                             "over 40 tensors of each size (how flat.FLAT_MAX_SIZE was chosen)")
     args = parser.parse_args()
 
     import numba
@@ -168,6 +175,15 @@ def main():
         algorithms, sizes, dtypes = list(ALGORITHMS), [10**3, 10**5, 10**6, 4 * 10**6], \
             ["float32", "float64"]
         repeats, budget = 50, 3.0
+    if args.flat_sweep:
+        flat_sweep([int(n) for n in (args.sizes or "1024,2048,4096,8192,12288,16384").split(",")])
+        return
+    if args.only:
+        algorithms = args.only.split(",")
+    if args.sizes:
+        sizes = [int(float(n)) for n in args.sizes.split(",")]
+    if args.dtypes:
+        dtypes = args.dtypes.split(",")
     cases = [("one-tensor", size, [(size,)]) for size in sizes]
     cases.append(("many-small", 83200, SMALL_SHAPES))
 
@@ -220,6 +236,48 @@ def main():
     if args.json:
         with open(args.json, "w") as file:
             json.dump(report, file, indent=1)
+
+
+def interleaved(steps, calls):
+    """Median seconds of each of ``steps`` (a dict of callables), called in turn ``calls`` times.
+
+    One call of each, then the next round: on a shared machine, a burst of load hits all of
+    them alike, so their ratios hold even when the absolute times wander.
+    """
+    times = {name: [] for name in steps}
+    for step in steps.values():
+        step()
+    for _ in range(calls):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
+def flat_sweep(sizes, count=40):
+    """Adam over ``count`` float32 tensors of each size: flat buffers against per tensor."""
+    from minigrad.optim import flat
+
+    def step_with(opt, max_size):
+        def step():
+            saved, flat.FLAT_MAX_SIZE = flat.FLAT_MAX_SIZE, max_size
+            try:
+                opt.step()
+            finally:
+                flat.FLAT_MAX_SIZE = saved
+        return step
+
+    print(f"Adam, {count} float32 tensors of n elements: flat buffers vs per tensor (medians)")
+    for n in sizes:
+        steps = {}
+        for name, max_size in (("flat", sys.maxsize), ("per-tensor", 0)):
+            params = make_tensors([(n,)] * count, np.float32, np.random.default_rng(0))
+            steps[name] = step_with(optim.Adam(params), max_size)
+        t = interleaved(steps, max(20, 2 * 10**7 // (n * count)))
+        print(f"  n = {n:7d}  flat {t['flat'] * 1e6:9.1f} us  per-tensor "
+              f"{t['per-tensor'] * 1e6:9.1f} us  per-tensor / flat "
+              f"{t['per-tensor'] / t['flat']:.2f}")
 
 
 _header_done = False

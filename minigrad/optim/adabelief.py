@@ -1,5 +1,6 @@
 """AdaBelief: Adam whose step size follows the belief in the observed gradient."""
 
+import math
 
 from .optimizer import Optimizer, check_betas, check_flag, check_number, resolve_lr
 
@@ -39,8 +40,10 @@ class AdaBelief(Optimizer):
         lr, wd = group["lr"], group["weight_decay"]
         beta1, beta2 = group["betas"]
         decay, l2 = (1 - lr * wd, 0.0) if group["decoupled_weight_decay"] else (1.0, wd)
+        bias_correction2_sqrt = math.sqrt(1 - beta2**step)
         self._kernel(group, "adabelief")(
             params, grads, exp_avgs, exp_avg_vars, max_exp_avg_vars or exp_avg_vars,
-            bool(group["amsgrad"]), cast(decay), cast(l2), cast(lr / (1 - beta1**step)),
-            cast(beta1), cast(1 - beta1), cast(beta2), cast(1 - beta2), cast(group["eps"]),
-            cast(1 - beta2**step))
+            bool(group["amsgrad"]), cast(decay), cast(l2),
+            cast(lr * bias_correction2_sqrt / (1 - beta1**step)), cast(beta1), cast(1 - beta1),
+            cast(beta2), cast(1 - beta2), cast(group["eps"]),
+            cast(group["eps"] * bias_correction2_sqrt))

@@ -44,11 +44,12 @@ class Adam(Optimizer):
         lr, wd = group["lr"], group["weight_decay"]
         beta1, beta2 = group["betas"]
         decay, l2 = (1 - lr * wd, 0.0) if self.decoupled else (1.0, wd)
+        bias_correction2_sqrt = math.sqrt(1 - beta2**step)
         self._kernel(group, "adam")(
             params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs or exp_avg_sqs,
-            bool(group["amsgrad"]), cast(decay), cast(l2), cast(lr / (1 - beta1**step)),
-            cast(beta1), cast(1 - beta1), cast(beta2), cast(1 - beta2), cast(group["eps"]),
-            cast(math.sqrt(1 - beta2**step)))
+            bool(group["amsgrad"]), cast(decay), cast(l2),
+            cast(lr * bias_correction2_sqrt / (1 - beta1**step)), cast(beta1), cast(1 - beta1),
+            cast(beta2), cast(1 - beta2), cast(group["eps"] * bias_correction2_sqrt))
 
 
 class AdamW(Adam):

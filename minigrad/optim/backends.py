@@ -9,7 +9,8 @@ What makes the Numba build fast (each measured with perf/bench_optim.py):
   never widens to float64.
 - one call updates a whole tuple of tensors, so dispatch is paid per call, not per tensor; tuples
   have a fixed width (numba compiles one machine-code version per tuple length, so a fixed width
-  means one compile per kernel and dtype, cached on disk by ``cache=True``).
+  means one compile per kernel and dtype, cached on disk by ``cache=True``), except that a single
+  tensor goes alone, in 1-tuples: the optimizers' flat buffers (flat.py) and large tensors.
 - optionally, tensors of at least ``PARALLEL_MIN_SIZE`` elements go to a second build with
   ``parallel=True``, whose element loop is a ``prange`` over the cores (see below).
 """
@@ -25,9 +26,12 @@ from . import kernels, vectorised
 BACKENDS = ("numba", "python", "numpy")
 
 # Tensors this large or larger are updated by the multi-threaded build. Off unless
-# $MINIGRAD_OPTIM_PARALLEL_MIN_SIZE is set: on an idle 2-core machine it is ~25% faster for 4e6
-# floats (Adam 2.6 vs 3.4 ms), but on a loaded one OpenMP's waiting threads made it 24x slower
-# (168 vs 7 ms), while the serial build already moves memory at ~80% of np.copyto's speed.
+# $MINIGRAD_OPTIM_PARALLEL_MIN_SIZE is set, because the serial build already streams memory
+# faster than np.copyto does, and the parallel one only pays off on an idle machine. Measured,
+# Adam over 4e6 float32 on 2 cores: idle, ~25% faster (2.6 vs 3.4 ms); at load average 2.7,
+# 2x slower (6.3 vs 3.3 ms: OpenMP's threads spin-wait for one another and for the core they
+# share with other processes), and with OMP_WAIT_POLICY=passive or the workqueue layer no faster
+# (3.5 ms). At load 4-5 it has been seen 24x slower (168 vs 7 ms).
 PARALLEL_MIN_SIZE = int(os.environ.get("MINIGRAD_OPTIM_PARALLEL_MIN_SIZE", sys.maxsize))
 
 # How many tensors one compiled call takes; shorter tuples are padded with empty arrays.
@@ -103,8 +107,16 @@ class _NumbaKernel:
 
 
 def _call_in_chunks(compiled, arrays, scalars):
-    """Call ``compiled`` on TUPLE_WIDTH tensors at a time, padding the last call."""
+    """Call ``compiled`` on TUPLE_WIDTH tensors at a time, padding the last call.
+
+    A single tensor (a flat buffer, or one large tensor) goes alone in 1-tuples: Numba unboxes
+    every array it is passed, padding included (~0.2-0.4 us each), so this saves ~3 us per call
+    for the price of a second compiled version of the kernel.
+    """
     count = len(arrays[0])
+    if count == 1:
+        compiled(*arrays, *scalars)
+        return
     for start in range(0, count, TUPLE_WIDTH):
         chunk = [a[start:start + TUPLE_WIDTH] for a in arrays]
         missing = TUPLE_WIDTH - len(chunk[0])

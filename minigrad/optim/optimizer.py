@@ -13,6 +13,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .backends import check_backend, get_kernel
+from .flat import build_flat_group
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -22,6 +23,16 @@ class Optimizer:
 
     ``params`` is an iterable of Tensors, or of dicts each holding ``'params'`` (an iterable of
     Tensors) and any hyper-parameters that override ``defaults`` for that group.
+
+    Small parameters are re-homed: on their first step, the ``.data`` of the parameters of a
+    group with at most ``flat.FLAT_MAX_SIZE`` elements (8192 by default) and a gradient is copied
+    into one flat buffer owned by the optimizer, and each ``p.data`` becomes a view into it (as
+    cuDNN's ``flatten_parameters`` does); their state arrays likewise. A step then updates all of
+    them with one kernel call, ~1.5x faster for a model of many small tensors (see flat.py).
+    Values, shapes, dtypes and the state dict are unchanged, and in-place edits of ``p.data`` or
+    of state arrays are seen by the next step. Replacing an array (``p.data = new_array``,
+    ``state[p]['exp_avg'] = ...``, ``load_state_dict``) is detected, by identity, at the next
+    step, which re-homes the new values. Set $MINIGRAD_OPTIM_FLAT_MAX_SIZE=0 to turn this off.
     """
 
     def __init__(self, params, defaults):
@@ -32,6 +43,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state = defaultdict(dict)  # Tensor -> {'step': int, state name: ndarray}
         self.param_groups = []
+        self._flat = {}  # id(param group) -> its FlatGroup (see flat.py), or None
         groups = list(params)
         if not groups:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
@@ -104,10 +116,42 @@ class Optimizer:
         return loss
 
     def _step_group(self, group):
-        """Update the parameters of one group, batching tensors that share dtype and step."""
-        batches = {}  # (dtype, step) -> ([params], [grads], [states]): one kernel call each
+        """Update one group: its small parameters in one kernel call, the others per tensor."""
         state_names = self._state_names(group)
-        for p in group["params"]:
+        flat = self._flat_group(group, state_names)
+        if flat is not None and flat.gather_grads():
+            step = flat.count_step()
+            states = [(flat.state[key],) for key in state_names]
+            self._update(group, flat.dtype.type, step, (flat.data,), (flat.grad,), *states)
+            self._step_tensors(group, flat.others, state_names)
+        else:
+            # A member lacks its gradient (or has a wrong one): update tensor by tensor. The
+            # members' step counts may now differ, so the next step builds a new flat group.
+            self._flat.pop(id(group), None)
+            self._step_tensors(group, group["params"], state_names)
+
+    def _flat_group(self, group, state_names):
+        """The group's FlatGroup, rebuilt when stale; None when it has no small parameters."""
+        flat = self._flat.get(id(group))
+        if flat is None or not flat.is_current(group["params"], state_names, self.state):
+            flat = build_flat_group(group["params"], self.state, state_names,
+                                    lambda p: self._init_state(p, state_names))
+            self._flat[id(group)] = flat
+        return flat
+
+    def _init_state(self, p, state_names):
+        """``p``'s state, created (step 0, zero arrays) on its first update."""
+        state = self.state[p]
+        if not state:
+            state["step"] = 0
+            for key in state_names:
+                state[key] = np.zeros_like(p.data)
+        return state
+
+    def _step_tensors(self, group, params, state_names):
+        """Update ``params`` (of ``group``) per tensor, batching those that share dtype and step."""
+        batches = {}  # (dtype, step) -> ([params], [grads], [states]): one kernel call each
+        for p in params:
             grad = p.grad
             if grad is None:
                 continue
@@ -115,11 +159,7 @@ class Optimizer:
             if grad.shape != data.shape:
                 raise ValueError(f"{type(self).__name__}: gradient of shape {grad.shape} does "
                                  f"not match its parameter of shape {data.shape}")
-            state = self.state[p]
-            if not state:
-                state["step"] = 0
-                for key in state_names:
-                    state[key] = np.zeros_like(data)
+            state = self._init_state(p, state_names)
             batch = batches.setdefault((data.dtype, state["step"]), ([], [], []))
             batch[0].append(data.ravel())
             batch[1].append(grad.ravel())

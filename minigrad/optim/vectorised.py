@@ -45,7 +45,7 @@ def rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffers, centered, l
 
 
 def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, amsgrad, decay, weight_decay,
-         step_size, beta1, one_minus_beta1, beta2, one_minus_beta2, eps, bias_correction2_sqrt):
+         step_size, beta1, one_minus_beta1, beta2, one_minus_beta2, eps_hat):
     """Vectorised ``kernels.adam``."""
     for p, g, m, v, vmax in zip(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs,
                                 strict=True):
@@ -59,12 +59,12 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, amsgrad, decay, 
             np.maximum(vmax, v, out=vmax)
             v_hat = vmax
         p *= decay
-        p -= step_size * m / (np.sqrt(v_hat) / bias_correction2_sqrt + eps)
+        p -= step_size * m / (np.sqrt(v_hat) + eps_hat)
 
 
 def adabelief(params, grads, exp_avgs, exp_avg_vars, max_exp_avg_vars, amsgrad, decay,
               weight_decay, step_size, beta1, one_minus_beta1, beta2, one_minus_beta2, eps,
-              bias_correction2):
+              eps_hat):
     """Vectorised ``kernels.adabelief``."""
     for p, g, m, s, smax in zip(params, grads, exp_avgs, exp_avg_vars, max_exp_avg_vars,
                                 strict=True):
@@ -80,7 +80,7 @@ def adabelief(params, grads, exp_avgs, exp_avg_vars, max_exp_avg_vars, amsgrad, 
             np.maximum(smax, s, out=smax)
             s_hat = smax
         p *= decay
-        p -= step_size * m / (np.sqrt(s_hat / bias_correction2) + eps)
+        p -= step_size * m / (np.sqrt(s_hat) + eps_hat)
 
 
 def lion(params, grads, exp_avgs, decay, lr, beta1, one_minus_beta1, beta2, one_minus_beta2):
