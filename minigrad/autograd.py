@@ -120,28 +120,29 @@ def topological_order(root, constants=False):
     """Return the tensors of ``root``'s graph that require grad, every input before its users.
 
     With ``constants=True`` the inputs that need no grad are listed too (for drawing the graph).
-    Iterative depth-first search, so a chain of 100,000 operations needs no deep recursion.
+    An iterative depth-first search, so a chain of 100,000 operations needs no deep recursion:
+    the stack holds each tensor on the current path with an iterator over its inputs, and a
+    tensor is listed once all its inputs are.
     """
     order = []
-    visited = set()
-    stack = [(root, False)]
+    visited = {root}  # Tensors hash by identity, so they can key sets and dicts directly
+    stack = [(root, _inputs(root))]
     while stack:
-        tensor, inputs_done = stack.pop()
-        if inputs_done:
+        tensor, inputs = stack[-1]
+        for inp in inputs:
+            if (constants or inp._requires_grad) and inp not in visited:
+                visited.add(inp)
+                stack.append((inp, _inputs(inp)))
+                break
+        else:  # every input is listed: so can this tensor be
+            stack.pop()
             order.append(tensor)
-            continue
-        # Mark on expansion, not on push: a tensor pushed early by one user may be reached again
-        # below another, and must then be placed after that deeper path too.
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        fn = tensor.grad_fn
-        if fn is not None:
-            for inp in fn.inputs:
-                if (constants or inp._requires_grad) and id(inp) not in visited:
-                    stack.append((inp, False))
     return order
+
+
+def _inputs(tensor):
+    """An iterator over the inputs of the operation that made ``tensor`` (none for a leaf)."""
+    return iter(tensor.grad_fn.inputs if tensor.grad_fn is not None else ())
 
 
 def backward(root, gradient):
@@ -150,9 +151,9 @@ def backward(root, gradient):
     Leaves accumulate: an existing ``.grad`` is added to, so gradients sum across calls until
     cleared. Non-leaf tensors keep a ``.grad`` only when ``retain_grad()`` was called on them.
     """
-    grads = {id(root): gradient}
+    grads = {root: gradient}
     for tensor in reversed(topological_order(root)):
-        grad = grads.pop(id(tensor), None)
+        grad = grads.pop(tensor, None)
         if grad is None:
             continue
         fn = tensor.grad_fn
@@ -165,9 +166,8 @@ def backward(root, gradient):
                 continue
             if inp_grad.shape != inp.data.shape:
                 inp_grad = unbroadcast(inp_grad, inp.data.shape)
-            key = id(inp)
-            previous = grads.get(key)
-            grads[key] = inp_grad if previous is None else previous + inp_grad
+            previous = grads.get(inp)
+            grads[inp] = inp_grad if previous is None else previous + inp_grad
 
 
 def _accumulate(tensor, grad):

@@ -178,6 +178,9 @@ class Tensor:
             )
         return bool(self.data)
 
+    # Hash by identity (== builds a boolean tensor instead of answering). The autograd engine
+    # keys its dicts by tensors: distinct live objects never share an identity hash, so a dict
+    # never needs to call __eq__ on them.
     __hash__ = object.__hash__
 
     # ------------------------------------------------------------------- backward

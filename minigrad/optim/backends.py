@@ -38,6 +38,7 @@ PARALLEL_MIN_SIZE = int(os.environ.get("MINIGRAD_OPTIM_PARALLEL_MIN_SIZE", sys.m
 TUPLE_WIDTH = 8
 
 _compiled = {}  # (kernel name, parallel) -> numba dispatcher
+_numba_kernels = {}  # kernel name -> its _NumbaKernel (built once: optimizers ask every step)
 _empty = {}  # dtype -> an empty 1-D array used as padding
 
 
@@ -63,7 +64,10 @@ def get_kernel(name, backend):
         return getattr(kernels, name)
     if backend == "numpy":
         return getattr(vectorised, name)
-    return _NumbaKernel(_compile(name, parallel=False), _compile(name, parallel=True))
+    if name not in _numba_kernels:
+        _numba_kernels[name] = _NumbaKernel(_compile(name, parallel=False),
+                                            _compile(name, parallel=True))
+    return _numba_kernels[name]
 
 
 def _compile(name, parallel):
@@ -92,10 +96,13 @@ class _NumbaKernel:
         self.parallel = parallel
 
     def __call__(self, *args):
+        params = args[0]
+        threshold = PARALLEL_MIN_SIZE  # read at call time, so tests and benchmarks can set it
+        if len(params) == 1 and params[0].size < threshold:
+            self.serial(*args)  # one tensor (a flat buffer, say): no chunking or padding to do
+            return
         arrays = [a for a in args if isinstance(a, tuple)]
         scalars = args[len(arrays):]
-        params = arrays[0]
-        threshold = PARALLEL_MIN_SIZE  # read at call time, so tests and benchmarks can set it
         large = [t for t, p in enumerate(params) if p.size >= threshold]
         if not large:
             _call_in_chunks(self.serial, arrays, scalars)
