@@ -23,6 +23,7 @@ import numpy as np
 
 import minigrad
 from minigrad import graph
+from minigrad.gradcheck import central_difference
 
 
 def build(w, b, x, target):
@@ -33,17 +34,6 @@ def build(w, b, x, target):
     error = y - target
     loss = error**2
     return {"w*x": product, "z": z, "y": y, "y-target": error, "L": loss}
-
-
-def finite_difference(f, array, index, h=1e-6):
-    """Central difference of the scalar ``f()`` with respect to ``array[index]`` (in place)."""
-    original = array[index]
-    array[index] = original + h
-    plus = f()
-    array[index] = original - h
-    minus = f()
-    array[index] = original
-    return (plus - minus) / (2 * h)
 
 
 def parse_args(argv=None):
@@ -90,7 +80,7 @@ def main(argv=None):
         with minigrad.no_grad():
             return build(w, b, x, target)["L"].item()
 
-    numeric = finite_difference(loss_value, w.data, 0)
+    numeric = central_difference(loss_value, w.data, 0)
     error = abs(numeric - w.grad[0])
     print(f"\nFinite differences: dL/dw[0] = {numeric:.10f}, backward gave {w.grad[0]:.10f} "
           f"(difference {error:.1e})")

@@ -9,6 +9,21 @@ class GradcheckError(AssertionError):
     """An analytic gradient disagrees with its finite-difference estimate."""
 
 
+def central_difference(f, array, index, eps=1e-6):
+    """(f(x + eps) - f(x - eps)) / 2 eps, nudging ``array[index]`` in place and restoring it.
+
+    ``f`` takes no arguments and returns a float computed from ``array``: the slope of ``f``
+    along one element, with an error of order eps**2.
+    """
+    original = array[index]
+    array[index] = original + eps
+    plus = f()
+    array[index] = original - eps
+    minus = f()
+    array[index] = original
+    return (plus - minus) / (2 * eps)
+
+
 def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     """Check the gradients of ``fn(*inputs)`` against central differences, in float64.
 
@@ -37,15 +52,8 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
         x = leaves[i]
         analytic = np.zeros_like(x.data) if x.grad is None else x.grad
         numeric = np.zeros_like(x.data)
-        flat_x, flat_numeric = x.data.reshape(-1), numeric.reshape(-1)
-        for j in range(flat_x.size):
-            original = flat_x[j]
-            flat_x[j] = original + eps
-            plus = objective()
-            flat_x[j] = original - eps
-            minus = objective()
-            flat_x[j] = original
-            flat_numeric[j] = (plus - minus) / (2 * eps)
+        for index in np.ndindex(x.shape):
+            numeric[index] = central_difference(objective, x.data, index, eps)
         excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if np.any(excess > 0) or not np.all(np.isfinite(analytic)):
             worst = np.unravel_index(np.argmax(np.where(np.isfinite(excess), excess, np.inf)),

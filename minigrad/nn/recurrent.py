@@ -278,6 +278,21 @@ class _RNNBase(Module):
             return as_tensor(np.zeros((batch, self.hidden_size), dtype=self.weight_ih_l0.dtype))
         return state[k]
 
+    def _run_layers(self, input, hx, apply_layer):
+        """Forward of a one-state network (RNN, GRU): each layer in turn; (output, h_n).
+
+        ``apply_layer(x, h0, params)`` runs one layer over the whole sequence.
+        """
+        x, unbatched = self._check_input(input)
+        hx = self._initial_state(x, hx, unbatched, "hx")
+        finals = []
+        for k in range(self.num_layers):
+            h0 = self._layer_state(hx, k, x.shape[1])
+            x = apply_layer(x, h0, self._layer_params(k))
+            finals.append(x[-1])
+        output, (h_n,) = self._finish(x, [finals], unbatched)
+        return output, h_n
+
     def _finish(self, output, finals, unbatched):
         """Put output back in the caller's layout and stack the per-layer final states."""
         if unbatched:
@@ -321,15 +336,8 @@ class RNN(_RNNBase):
 
     def forward(self, input, hx=None):  # noqa: A002 - PyTorch's argument name
         """Run the sequence through every layer; return (output, h_n)."""
-        x, unbatched = self._check_input(input)
-        hx = self._initial_state(x, hx, unbatched, "hx")
-        finals = []
-        for k in range(self.num_layers):
-            h0 = self._layer_state(hx, k, x.shape[1])
-            x = RNNLayer.apply(x, h0, *self._layer_params(k), nonlinearity=self.nonlinearity)
-            finals.append(x[-1])
-        output, (h_n,) = self._finish(x, [finals], unbatched)
-        return output, h_n
+        return self._run_layers(input, hx, lambda x, h0, params: RNNLayer.apply(
+            x, h0, *params, nonlinearity=self.nonlinearity))
 
 
 class LSTM(_RNNBase):
@@ -391,12 +399,4 @@ class GRU(_RNNBase):
 
     def forward(self, input, hx=None):  # noqa: A002 - PyTorch's argument name
         """Run the sequence through every layer; return (output, h_n)."""
-        x, unbatched = self._check_input(input)
-        hx = self._initial_state(x, hx, unbatched, "hx")
-        finals = []
-        for k in range(self.num_layers):
-            h0 = self._layer_state(hx, k, x.shape[1])
-            x = GRULayer.apply(x, h0, *self._layer_params(k))
-            finals.append(x[-1])
-        output, (h_n,) = self._finish(x, [finals], unbatched)
-        return output, h_n
+        return self._run_layers(input, hx, lambda x, h0, params: GRULayer.apply(x, h0, *params))
