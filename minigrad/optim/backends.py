@@ -11,12 +11,11 @@ What makes the Numba build fast (each measured with perf/bench_optim.py):
   have a fixed width (numba compiles one machine-code version per tuple length, so a fixed width
   means one compile per kernel and dtype, cached on disk by ``cache=True``), except that a single
   tensor goes alone, in 1-tuples: the optimizers' flat buffers (flat.py) and large tensors.
-- optionally, tensors of at least ``PARALLEL_MIN_SIZE`` elements go to a second build with
+- tensors of at least ``PARALLEL_MIN_SIZE`` elements go to a second build with
   ``parallel=True``, whose element loop is a ``prange`` over the cores (see below).
 """
 
 import os
-import sys
 import types
 
 import numpy as np
@@ -25,14 +24,13 @@ from . import kernels, vectorised
 
 BACKENDS = ("numba", "python", "numpy")
 
-# Tensors this large or larger are updated by the multi-threaded build. Off unless
-# $MINIGRAD_OPTIM_PARALLEL_MIN_SIZE is set, because the serial build already streams memory
-# faster than np.copyto does, and the parallel one only pays off on an idle machine. Measured,
-# Adam over 4e6 float32 on 2 cores: idle, ~25% faster (2.6 vs 3.4 ms); at load average 2.7,
-# 2x slower (6.3 vs 3.3 ms: OpenMP's threads spin-wait for one another and for the core they
-# share with other processes), and with OMP_WAIT_POLICY=passive or the workqueue layer no faster
-# (3.5 ms). At load 4-5 it has been seen 24x slower (168 vs 7 ms).
-PARALLEL_MIN_SIZE = int(os.environ.get("MINIGRAD_OPTIM_PARALLEL_MIN_SIZE", sys.maxsize))
+# Tensors this large or larger are updated by the multi-threaded build ($MINIGRAD_OPTIM_PARALLEL_
+# MIN_SIZE overrides; a huge value turns it off). Measured, Adam on an otherwise idle 2-core
+# EPYC, float32, 2 threads: 1e6 elements 298 us parallel vs 432 us serial; at 4e6 both are
+# memory-bound (2.1-2.5 ms either way, level with PyTorch's fused step). Smaller tensors stay
+# serial (not measured to gain). Like any OpenMP code (PyTorch's too), the parallel build slows
+# down badly when other processes hold the cores: up to 2x at load 2.7, more at load 4-5.
+PARALLEL_MIN_SIZE = int(os.environ.get("MINIGRAD_OPTIM_PARALLEL_MIN_SIZE", 1_000_000))
 
 # How many tensors one compiled call takes; shorter tuples are padded with empty arrays.
 TUPLE_WIDTH = 8
