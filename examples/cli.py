@@ -98,6 +98,18 @@ def make_parser(description, *, epochs, batch_size, comparison=False):
     return parser
 
 
+def fill_defaults(args, defaults, names):
+    """Give each option in ``names`` left unset on the command line its value from ``defaults``.
+
+    Sequences are copied into lists, so the config recorded (and compared on --resume) is the
+    same whether a value came from the command line or from here.
+    """
+    for name in names:
+        if getattr(args, name) is None:
+            value = defaults[name]
+            setattr(args, name, list(value) if isinstance(value, tuple | list) else value)
+
+
 def check_resume(args):
     """Refuse ``--resume`` without ``--out``: there would be nothing to resume from."""
     if args.resume and args.out is None:

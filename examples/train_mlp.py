@@ -124,10 +124,7 @@ def parse_args(argv=None):
                      "MNIST; --lr to 0.01 for Adam on spirals, else the optimizer's usual rate.")
     args = parser.parse_args(argv)
     defaults = DATASETS[args.dataset]
-    args.epochs = args.epochs or defaults["epochs"]
-    args.batch_size = args.batch_size or defaults["batch_size"]
-    args.hidden = args.hidden or list(defaults["hidden"])
-    args.gamma = args.gamma or defaults["gamma"]
+    cli.fill_defaults(args, defaults, ["epochs", "batch_size", "hidden", "gamma"])
     args.lr = optimizers.resolve_lr(args.optimizer, args.lr, defaults["lr"])
     cli.check_resume(args)
     return args

@@ -278,10 +278,7 @@ def parse_args(argv=None):
                      "--lr: 0.003 for Adam, else the optimizer's usual rate.")
     args = parser.parse_args(argv)
     defaults = TASKS[args.task]
-    args.epochs = args.epochs or defaults["epochs"]
-    args.batch_size = args.batch_size or defaults["batch_size"]
-    args.hidden = args.hidden or defaults["hidden"]
-    args.seq_len = args.seq_len or defaults["seq_len"]
+    cli.fill_defaults(args, defaults, ["epochs", "batch_size", "hidden", "seq_len"])
     args.lr = optimizers.resolve_lr(args.optimizer, args.lr, defaults["lr"])
     if args.task == "adding" and args.seq_len < 2:
         parser.error("--seq-len must be >= 2 for the adding problem (one marker per half)")
