@@ -5,7 +5,7 @@ Why this split: a backward step needs no transcendental function (every tanh and
 saved by the forward pass), so its dozen multiply-adds per element compile to one SIMD loop over
 memory read once, where NumPy would make a pass (and often a temporary) per operation. In the
 forward steps the cost is tanh: a Numba loop calling libm's tanh runs scalar (~37 ns an
-element here), NumPy's float32 tanh ~3 ns, and ``tanh_float32_`` below, a rational function
+element here), NumPy's float32 tanh ~3 ns, and ``tanh_float32`` below, a rational function
 that compiles to SIMD multiply-adds, ~0.5 ns. Matrix products stay in NumPy (Numba's np.dot
 would need SciPy).
 
@@ -18,8 +18,8 @@ import numpy as np
 _jit = numba.njit(cache=True, error_model="numpy")
 
 @_jit
-def tanh_float32_(a):
-    """a <- tanh(a) in place, for a 2-D float32 array (rows may be strided).
+def tanh_float32(a, out):
+    """out <- tanh(a) for 2-D float32 arrays (rows may be strided; ``out`` may be ``a``).
 
     Eigen's generic_fast_tanh_float: x p(x^2) / q(x^2), a 13/6-degree rational minimax fit of
     tanh on [-c, c] with |error| < 3e-7 (a few float32 ulps); beyond c, tanh(x) rounds to +-1
@@ -41,7 +41,7 @@ def tanh_float32_(a):
             q = f(1.19825839466702e-06) * x2 + f(1.18534705686654e-04)
             q = q * x2 + f(2.26843463243900e-03)
             q = q * x2 + f(4.89352518554385e-03)
-            a[b, j] = x * p / q
+            out[b, j] = x * p / q
 
 
 @_jit
