@@ -171,12 +171,20 @@ def backward(root, gradient):
 
 
 def _accumulate(tensor, grad):
-    """Add ``grad`` into ``tensor.grad``, which is always an array the tensor owns alone."""
-    if tensor.grad is None:
-        # A fresh copy: backward may hand the same array (or a view of it) to several inputs.
-        tensor.grad = np.array(grad, dtype=tensor.data.dtype)
-    else:
+    """Add ``grad`` into ``tensor.grad``, which is always an array the tensor owns alone.
+
+    The first gradient is copied (backward may hand one array, or views of it, to several
+    inputs): into the tensor's gradient home when an optimizer gave it one, else a new array.
+    """
+    if tensor.grad is not None:
         tensor.grad += grad
+        return
+    home = tensor._grad_home
+    if home is not None and home.shape == grad.shape:
+        np.copyto(home, grad)
+        tensor.grad = home
+    else:
+        tensor.grad = np.array(grad, dtype=tensor.data.dtype)
 
 
 # Function.apply makes Tensors and tensor.py needs this module's engine: import it last, once

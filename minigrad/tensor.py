@@ -51,9 +51,15 @@ class Tensor:
     ``data`` is a contiguous ``numpy.ndarray``. ``grad`` is None until a backward pass reaches
     the tensor, then an ndarray of the same shape and dtype. A tensor made by an operation keeps
     that operation in ``grad_fn``; a tensor made by the user is a *leaf* (``grad_fn`` is None).
+
+    An optimizer may give a leaf a *gradient home* (``_grad_home``): an array of the leaf's shape,
+    into which backward then writes the leaf's first gradient instead of allocating a new one.
+    The optimizers do this for small parameters, whose gradients they read from one flat buffer
+    (see ``minigrad/optim/flat.py``).
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_retains_grad", "_grad_home",
+                 "__weakref__")
     # Make NumPy hand `ndarray + tensor` to Tensor.__radd__ instead of broadcasting over it.
     __array_ufunc__ = None
 
@@ -65,6 +71,7 @@ class Tensor:
         self.grad = None
         self.grad_fn = None
         self._retains_grad = False
+        self._grad_home = None
         self._requires_grad = False
         self.requires_grad = requires_grad
 
@@ -77,6 +84,7 @@ class Tensor:
         t.grad_fn = grad_fn
         t._requires_grad = grad_fn is not None
         t._retains_grad = False
+        t._grad_home = None
         return t
 
     # ----------------------------------------------------------------- properties

@@ -176,7 +176,7 @@ def main():
             ["float32", "float64"]
         repeats, budget = 50, 3.0
     if args.flat_sweep:
-        flat_sweep([int(n) for n in (args.sizes or "1024,2048,4096,8192,12288,16384").split(",")])
+        flat_sweep([int(n) for n in (args.sizes or "1024,4096,16384,65536,262144").split(",")])
         return
     if args.only:
         algorithms = args.only.split(",")

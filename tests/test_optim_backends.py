@@ -29,17 +29,19 @@ def test_backends_agree(name, config, dtype, rtol):
             np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * 1e-3)
 
 
-def test_large_tensor_parallel_build_agrees(monkeypatch):
+@pytest.mark.parametrize("name, config", CASES)
+def test_large_tensor_parallel_build_agrees(monkeypatch, name, config):
     """Tensors past PARALLEL_MIN_SIZE take the multi-threaded build; it must agree too."""
     from minigrad.optim import backends
 
-    monkeypatch.setattr(backends, "PARALLEL_MIN_SIZE", 1000)
+    monkeypatch.setattr(backends, "PARALLEL_MIN_SIZE", dict.fromkeys(backends.PARALLEL_MIN_SIZE,
+                                                                     1000))
     shapes = [(1003,), (5,)]
     results = []
     for backend in ("numba", "numpy"):
         params = make_params(np.random.default_rng(3), np.float32, shapes)
         grads = make_grads(np.random.default_rng(4), shapes, 5, np.float32)
-        run(optim.Adam(params, lr=0.01, backend=backend), params, grads)
+        run(build(name, params, config, backend), params, grads)
         results.append([p.data for p in params])
     for a, b in zip(*results, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6)

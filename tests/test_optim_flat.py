@@ -105,6 +105,48 @@ def test_flat_path_follows_changes_made_between_steps(name, config, meddle, monk
         assert flat_state["state"][i]["step"] == s["step"]
 
 
+def _train_mlp(steps):
+    """Train a small MLP with backward and Adam; returns its parameters and the optimizer."""
+    minigrad.manual_seed(0)
+    model = minigrad.nn.Sequential(minigrad.nn.Linear(3, 4), minigrad.nn.Tanh(),
+                                   minigrad.nn.Linear(4, 1))
+    opt = optim.Adam(model.parameters(), lr=0.05)
+    x = minigrad.tensor(np.random.default_rng(5).standard_normal((8, 3)))
+    for _ in range(steps):
+        opt.zero_grad()
+        ((model(x) - 1.0) ** 2).mean().backward()
+        opt.step()
+    return list(model.parameters()), opt
+
+
+def test_backward_writes_gradients_into_the_flat_buffer(monkeypatch):
+    params, opt = _train_mlp(6)
+    layout = opt._flat[id(opt.param_groups[0])]
+    # After zero_grad (grads None) the last backward wrote each gradient into its home.
+    assert [p.grad is view for p, view in zip(params, layout.grad_views, strict=True)] == \
+        [True] * 4
+    monkeypatch.setattr(flat, "FLAT_MAX_SIZE", 0)
+    direct, opt = _train_mlp(6)
+    assert opt._flat[id(opt.param_groups[0])] is None
+    for a, b in zip(params, direct, strict=True):
+        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.grad, b.grad)
+
+
+def test_a_dropped_layout_gives_back_the_gradient_homes(small_threshold, rng):
+    params = make_params(rng, shapes=SHAPES)
+    opt = optim.SGD(params, lr=0.1)
+    run(opt, params, make_grads(rng, SHAPES, 1))
+    assert params[1]._grad_home is not None
+    params[2].grad = None  # this step takes the per-tensor path and drops the layout
+    opt.step()
+    assert [p._grad_home for p in params] == [None] * 4
+    params[1].grad = None
+    (params[1] * 2).sum().backward()
+    np.testing.assert_array_equal(params[1].grad, np.full(SHAPES[1], 2.0))
+    assert params[1].grad.base is None  # a fresh array of its own
+
+
 def test_params_added_to_a_group_are_updated(small_threshold, rng):
     params = make_params(rng, shapes=SHAPES)
     opt = optim.SGD(params[:3], lr=0.1)

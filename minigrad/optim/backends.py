@@ -11,7 +11,7 @@ What makes the Numba build fast (each measured with perf/bench_optim.py):
   have a fixed width (numba compiles one machine-code version per tuple length, so a fixed width
   means one compile per kernel and dtype, cached on disk by ``cache=True``), except that a single
   tensor goes alone, in 1-tuples: the optimizers' flat buffers (flat.py) and large tensors.
-- tensors of at least ``PARALLEL_MIN_SIZE`` elements go to a second build with
+- tensors of at least ``PARALLEL_MIN_SIZE[kernel]`` elements go to a second build with
   ``parallel=True``, whose element loop is a ``prange`` over the cores (see below).
 """
 
@@ -24,13 +24,20 @@ from . import kernels, vectorised
 
 BACKENDS = ("numba", "python", "numpy")
 
-# Tensors this large or larger are updated by the multi-threaded build ($MINIGRAD_OPTIM_PARALLEL_
-# MIN_SIZE overrides; a huge value turns it off). Measured, Adam on an otherwise idle 2-core
-# EPYC, float32, 2 threads: 1e6 elements 298 us parallel vs 432 us serial; at 4e6 both are
-# memory-bound (2.1-2.5 ms either way, level with PyTorch's fused step). Smaller tensors stay
-# serial (not measured to gain). Like any OpenMP code (PyTorch's too), the parallel build slows
-# down badly when other processes hold the cores: up to 2x at load 2.7, more at load 4-5.
-PARALLEL_MIN_SIZE = int(os.environ.get("MINIGRAD_OPTIM_PARALLEL_MIN_SIZE", 1_000_000))
+# Tensors this large or larger are updated by the multi-threaded build. Starting and joining
+# the threads costs ~10 us, so splitting pays once a kernel's serial loop takes longer than about
+# 40 us: sooner for kernels with a square root and a division per element (~0.5 ns/element)
+# than for SGD's multiply-adds, which run near memory speed. Measured on a 2-core EPYC (Zen 3),
+# float32, one tensor, the parallel/serial step-time ratio: Adam 1.33 at 32768 elements, 0.83 at
+# 65536; RMSprop and Lion 1.08-1.12 at 65536, 0.80-0.90 at 131072; SGD 1.07 at 262144, 0.77 at
+# 524288 (perf/README.md). $MINIGRAD_OPTIM_PARALLEL_MIN_SIZE sets one threshold for all kernels
+# (a huge value turns the parallel build off). Like any OpenMP code, PyTorch's included, the
+# parallel build slows down badly when other processes hold the cores.
+PARALLEL_MIN_SIZE = {"adam": 65_536, "adabelief": 65_536, "rmsprop": 131_072, "lion": 131_072,
+                     "sgd": 524_288, "lookahead": 524_288}
+if "MINIGRAD_OPTIM_PARALLEL_MIN_SIZE" in os.environ:
+    PARALLEL_MIN_SIZE = dict.fromkeys(
+        PARALLEL_MIN_SIZE, int(os.environ["MINIGRAD_OPTIM_PARALLEL_MIN_SIZE"]))
 
 # How many tensors one compiled call takes; shorter tuples are padded with empty arrays.
 TUPLE_WIDTH = 8
@@ -63,7 +70,7 @@ def get_kernel(name, backend):
     if backend == "numpy":
         return getattr(vectorised, name)
     if name not in _numba_kernels:
-        _numba_kernels[name] = _NumbaKernel(_compile(name, parallel=False),
+        _numba_kernels[name] = _NumbaKernel(name, _compile(name, parallel=False),
                                             _compile(name, parallel=True))
     return _numba_kernels[name]
 
@@ -89,13 +96,14 @@ def _compile(name, parallel):
 class _NumbaKernel:
     """Calls a compiled kernel over fixed-width tuples, large tensors on the parallel build."""
 
-    def __init__(self, serial, parallel):
+    def __init__(self, name, serial, parallel):
+        self.name = name
         self.serial = serial
         self.parallel = parallel
 
     def __call__(self, *args):
         params = args[0]
-        threshold = PARALLEL_MIN_SIZE  # read at call time, so tests and benchmarks can set it
+        threshold = PARALLEL_MIN_SIZE[self.name]  # read at call time: tests and benchmarks set it
         if len(params) == 1 and params[0].size < threshold:
             self.serial(*args)  # one tensor (a flat buffer, say): no chunking or padding to do
             return

@@ -7,17 +7,23 @@ array, state look-ups, argument tuples, and Numba checking and unboxing each arr
 the optimizer moves the data of a group's small parameters into one flat buffer it owns, and each
 of their state arrays into one flat buffer per state name: ``p.data`` and ``state[p][name]``
 become reshaped views into those buffers, so the model, the state dict and in-place edits see
-the same numbers as before. A step then copies the gradients into a flat gradient buffer with
-one ``np.concatenate`` (gradients are only read, never written) and runs the very same kernel,
-once, over the flat arrays.
+the same numbers as before. The gradients live in a flat buffer too: each small parameter gets a
+*gradient home* (``p._grad_home``), a view into that buffer, and backward writes the parameter's
+first gradient there instead of into a new array (the copy it makes anyway; autograd.py), so that
+``p.grad`` is the view. A step then only checks, by identity, that every gradient is at home
+(gradients assigned by hand are copied in once) and runs the very same kernel, once, over the
+flat arrays. Like PyTorch's ``zero_grad(set_to_none=False)``, this means the next backward after
+``zero_grad()`` overwrites the memory of the previous ``p.grad``: keep ``p.grad.copy()`` to hold
+on to an old gradient.
 
-Measured (perf/bench_optim.py --flat-sweep): Adam over 40 float32 tensors of n elements is 1.5x
-faster flat at n = 2048, 1.2-1.3x at 4096, 1.07x at 8192, and 6-9% slower from 12288 on, where
-the extra gradient copy (two more arrays' worth of memory traffic on top of Adam's seven) costs
-more than the per-tensor overhead it saves. Hence ``FLAT_MAX_SIZE``: larger tensors stay on the
-per-tensor path. (Passing the gradients to the kernel as tuples instead of copying them, with
-every kernel rewritten to walk a flat run, measured only 5-14% faster: Numba's unboxing of the
-tuples costs most of what the copy does. Not worth the more intricate kernels.)
+Measured (perf/bench_optim.py --flat-sweep --threads 2): Adam over 40 float32 tensors of n
+elements is 2.2-2.4x faster flat for n from 1024 to 12288, 1.8x at 16384 and 32768, 1.2x at
+65536 and 1.1x at 262144 (there the per-tensor overhead is small against the arithmetic, and
+both paths use the multi-threaded kernel). ``FLAT_MAX_SIZE`` is 65536: up to a 256 x 256 matrix,
+beyond which the gain is small and re-homing would copy large arrays. (Before gradients had a
+home, the step copied them into the buffer with ``np.concatenate``, which made flat buffers lose
+from 12288 elements on. Passing the gradients to the kernel as tuples instead was only 5-14%
+faster than that copy: Numba's unboxing of the tuples costs most of what the copy does.)
 """
 
 import os
@@ -26,7 +32,7 @@ from operator import attrgetter, is_, itemgetter
 import numpy as np
 
 # Largest tensor (in elements) homed in a flat buffer (measured: see above); 0 turns it off.
-FLAT_MAX_SIZE = int(os.environ.get("MINIGRAD_OPTIM_FLAT_MAX_SIZE", 8192))
+FLAT_MAX_SIZE = int(os.environ.get("MINIGRAD_OPTIM_FLAT_MAX_SIZE", 65536))
 
 # map() with these keeps the per-step checks over all members in C: no Python-level loop.
 _data, _grad, _shape = attrgetter("data"), attrgetter("grad"), attrgetter("shape")
@@ -55,7 +61,8 @@ class FlatGroup:
         total = self.spans[-1][1]
         self.data = np.empty(total, self.dtype)
         self.views = self._home(self.data, [p.data for p in members])
-        self.grad = np.empty(total, self.dtype)  # the gradients are copied here each step
+        self.grad = np.empty(total, self.dtype)  # the members' gradients live here
+        self.grad_views = self._home(self.grad, [p.grad for p in members])
         self.state = {}  # state name -> flat buffer
         self.state_views = {}  # state name -> the members' state arrays, views into the buffer
         for name in state_names:
@@ -63,8 +70,9 @@ class FlatGroup:
             self.state_views[name] = self._home(self.state[name], [s[name] for s in states])
             for state, view in zip(states, self.state_views[name], strict=True):
                 state[name] = view
-        for p, view in zip(members, self.views, strict=True):
+        for p, view, grad_view in zip(members, self.views, self.grad_views, strict=True):
             p.data = view  # re-home: from now on the parameter lives in self.data
+            p.grad = p._grad_home = grad_view  # and backward writes its gradient in self.grad
 
     def _home(self, buffer, arrays):
         """Copy each of ``arrays`` into its span of ``buffer``; return the views, shaped alike."""
@@ -96,19 +104,32 @@ class FlatGroup:
                         for name, views in self.state_views.items()))
 
     def gather_grads(self):
-        """Copy the members' gradients into ``self.grad``; False if one is missing or misshapen.
+        """Have the members' gradients in ``self.grad``; False if one is missing or misshapen.
 
-        Then the caller falls back to the per-tensor path for this step (which skips a missing
-        gradient and reports a wrong shape).
+        Usually there is nothing to do: backward wrote each gradient into its home, a view into
+        ``self.grad``. Gradients that arrived otherwise (assigned by the user, say) are copied in,
+        and ``p.grad`` becomes the view. When a gradient is missing or misshapen the caller falls
+        back to the per-tensor path for this step (which skips a missing gradient and reports a
+        wrong shape).
         """
         grads = list(map(_grad, self.members))
+        if all(map(is_, grads, self.grad_views)):
+            return True
         try:
             if list(map(_shape, grads)) != self.shapes:
                 return False
         except AttributeError:  # a None gradient
             return False
         np.concatenate(grads, axis=None, out=self.grad)
+        for p, view in zip(self.members, self.grad_views, strict=True):
+            p.grad = view
         return True
+
+    def release(self):
+        """Stop backward writing the members' gradients here (the layout is being dropped)."""
+        for p, view in zip(self.members, self.grad_views, strict=True):
+            if p._grad_home is view:
+                p._grad_home = None
 
     def count_step(self):
         """Advance the members' step counters (kept per parameter, as the state dict shows)."""
