@@ -8,10 +8,13 @@ gradient per input.
 """
 
 import contextlib
+import heapq
+import itertools
 
 import numpy as np
 
 _grad_enabled = True
+_sequence_numbers = itertools.count(1)  # numbers the recorded operations, oldest first
 
 
 def is_grad_enabled():
@@ -65,6 +68,7 @@ class Function:
 
     inputs = ()
     needs_input_grad = ()
+    sequence_number = 0  # recorded nodes are numbered in creation order (see ``backward``)
 
     @property
     def name(self):
@@ -88,6 +92,7 @@ class Function:
             if True in needs:
                 fn.inputs = inputs
                 fn.needs_input_grad = needs
+                fn.sequence_number = next(_sequence_numbers)
                 return tensor_module.Tensor._from_op(out, fn)
         return tensor_module.Tensor._from_op(out, None)
 
@@ -148,26 +153,38 @@ def _inputs(tensor):
 def backward(root, gradient):
     """Backpropagate ``gradient`` (d out / d root) from ``root`` into every leaf's ``.grad``.
 
+    Nodes are processed newest first. An operation is always recorded after the operations that
+    made its inputs, so when a node comes off the queue every node that uses its output has
+    already been processed, and the gradient waiting for it is complete (this is how PyTorch's
+    engine orders its work, by sequence number). A leaf's gradient is added to its ``.grad`` as
+    soon as it arrives.
+
     Leaves accumulate: an existing ``.grad`` is added to, so gradients sum across calls until
     cleared. Non-leaf tensors keep a ``.grad`` only when ``retain_grad()`` was called on them.
     """
-    grads = {root: gradient}
-    for tensor in reversed(topological_order(root)):
-        grad = grads.pop(tensor, None)
-        if grad is None:
-            continue
-        fn = tensor.grad_fn
-        if fn is None or tensor._retains_grad:
+    if root.grad_fn is None:
+        _accumulate(root, gradient)
+        return
+    grads = {root: gradient}  # the gradient waiting for each queued tensor, summed so far
+    queue = [(-root.grad_fn.sequence_number, root)]  # heapq pops the newest node first
+    while queue:
+        tensor = heapq.heappop(queue)[1]
+        grad = grads.pop(tensor)
+        if tensor._retains_grad:
             _accumulate(tensor, grad)
-        if fn is None:
-            continue
+        fn = tensor.grad_fn
         for inp, inp_grad in zip(fn.inputs, fn.backward(grad)):
             if inp_grad is None or not inp._requires_grad:
                 continue
             if inp_grad.shape != inp.data.shape:
                 inp_grad = unbroadcast(inp_grad, inp.data.shape)
-            previous = grads.get(inp)
-            grads[inp] = inp_grad if previous is None else previous + inp_grad
+            if inp.grad_fn is None:
+                _accumulate(inp, inp_grad)
+            elif inp in grads:
+                grads[inp] = grads[inp] + inp_grad
+            else:
+                grads[inp] = inp_grad
+                heapq.heappush(queue, (-inp.grad_fn.sequence_number, inp))
 
 
 def _accumulate(tensor, grad):

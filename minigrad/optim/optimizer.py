@@ -127,7 +127,8 @@ class Optimizer:
             step = flat.count_step()
             states = [(flat.state[key],) for key in state_names]
             self._update(group, flat.dtype.type, step, (flat.data,), (flat.grad,), *states)
-            self._step_tensors(group, flat.others, state_names)
+            if flat.others:
+                self._step_tensors(group, flat.others, state_names)
         else:
             if flat is not None:
                 # A member lacks its gradient (or has a wrong one): update tensor by tensor. The
