@@ -67,12 +67,22 @@ TORCH = {"SGD": "SGD", "RMSprop": "RMSprop", "Adam": "Adam", "AdamW": "AdamW"}
 PYTHON_SLICE = 20_000  # the python backend runs ~1e6 elements/s: time a slice, scale it
 
 
-def timeit(step, repeats, budget_s):
-    """(median, p90 - p10) of ``step()`` after one warm-up call, within about ``budget_s``."""
+def timeit(step, repeats, budget_s, min_sampling_s=0.2):
+    """(median, p90 - p10) of ``step()`` after one warm-up call, within about ``budget_s``.
+
+    At least ``repeats`` timed calls (or 5 when the budget runs out first), and fast steps keep
+    being sampled for ``min_sampling_s``: a median over thousands of 50-us steps is not thrown
+    by one burst of load the way a median over 50 is.
+    """
     step()
     times = []
-    deadline = time.perf_counter() + budget_s
-    while len(times) < repeats and (len(times) < 5 or time.perf_counter() < deadline):
+    start_all = time.perf_counter()
+    deadline = start_all + budget_s
+    while True:
+        now = time.perf_counter()
+        enough = len(times) >= repeats or (len(times) >= 5 and now > deadline)
+        if enough and now - start_all >= min_sampling_s:
+            break
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)

@@ -104,8 +104,8 @@ class _NumbaKernel:
     def __call__(self, *args):
         params = args[0]
         threshold = PARALLEL_MIN_SIZE[self.name]  # read at call time: tests and benchmarks set it
-        if len(params) == 1 and params[0].size < threshold:
-            self.serial(*args)  # one tensor (a flat buffer, say): no chunking or padding to do
+        if len(params) == 1:  # one tensor (a flat buffer, say): no chunking or padding to do
+            (self.serial if params[0].size < threshold else self.parallel)(*args)
             return
         arrays = [a for a in args if isinstance(a, tuple)]
         scalars = args[len(arrays):]

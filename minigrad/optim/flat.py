@@ -27,7 +27,7 @@ faster than that copy: Numba's unboxing of the tuples costs most of what the cop
 """
 
 import os
-from operator import attrgetter, is_, itemgetter
+from operator import attrgetter, getitem, is_
 
 import numpy as np
 
@@ -70,6 +70,11 @@ class FlatGroup:
             self.state_views[name] = self._home(self.state[name], [s[name] for s in states])
             for state, view in zip(states, self.state_views[name], strict=True):
                 state[name] = view
+        # For is_current: each (state dict, name) pair of the members and the array expected
+        # there, as three parallel lists (one map() over them checks them all).
+        self._state_dicts = [state for _ in state_names for state in states]
+        self._state_keys = [name for name in state_names for _ in states]
+        self._state_arrays = [view for name in state_names for view in self.state_views[name]]
         for p, view, grad_view in zip(members, self.views, self.grad_views, strict=True):
             p.data = view  # re-home: from now on the parameter lives in self.data
             p.grad = p._grad_home = grad_view  # and backward writes its gradient in self.grad
@@ -100,8 +105,8 @@ class FlatGroup:
                 and all(map(is_, group_params, self.group_params))
                 and all(map(is_, map(_data, self.members), self.views))
                 and all(map(is_, map(state_table.get, self.members), self.states))
-                and all(all(map(is_, map(itemgetter(name), self.states), views))
-                        for name, views in self.state_views.items()))
+                and all(map(is_, map(getitem, self._state_dicts, self._state_keys),
+                            self._state_arrays)))
 
     def gather_grads(self):
         """Have the members' gradients in ``self.grad``; False if one is missing or misshapen.
