@@ -5,7 +5,10 @@ Usage: python perf/bench_optim.py [--quick] [--json PATH] [--threads N] [--only 
 
 For each algorithm x backend x size x dtype it times ``optimizer.step()`` (medians over repeats
 after a warm-up) and relates it to the memory bandwidth ``np.copyto`` reaches on arrays of the
-same size in the same run. ``--quick`` runs a subset in well under a minute.
+same size in the same run. Within one algorithm and size, the numba and numpy backends and
+PyTorch's implementations are timed round-robin (one step of each per round), so a burst of load
+on a shared machine slows all of them alike; the slow python backend is timed on its own.
+``--quick`` runs a subset in well under a minute.
 
 JSON written by ``--json PATH``:
     machine:   {"cpu", "cores", "python", "numpy", "numba", "torch", "threads"}
@@ -67,26 +70,9 @@ TORCH = {"SGD": "SGD", "RMSprop": "RMSprop", "Adam": "Adam", "AdamW": "AdamW"}
 PYTHON_SLICE = 20_000  # the python backend runs ~1e6 elements/s: time a slice, scale it
 
 
-def timeit(step, repeats, budget_s, min_sampling_s=0.2):
-    """(median, p90 - p10) of ``step()`` after one warm-up call, within about ``budget_s``.
-
-    At least ``repeats`` timed calls (or 5 when the budget runs out first), and fast steps keep
-    being sampled for ``min_sampling_s``: a median over thousands of 50-us steps is not thrown
-    by one burst of load the way a median over 50 is.
-    """
-    step()
-    times = []
-    start_all = time.perf_counter()
-    deadline = start_all + budget_s
-    while True:
-        now = time.perf_counter()
-        enough = len(times) >= repeats or (len(times) >= 5 and now > deadline)
-        if enough and now - start_all >= min_sampling_s:
-            break
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)), float(np.percentile(times, 90) - np.percentile(times, 10))
+def timeit(step, repeats, budget_s):
+    """(median, p90 - p10) of ``step()`` alone (see ``time_round_robin``)."""
+    return time_round_robin({"step": step}, repeats, budget_s, settle_s=0)["step"]
 
 
 def make_tensors(shapes, dtype, rng):
@@ -106,8 +92,8 @@ def copy_bandwidth(size, dtype, repeats):
     return 2 * src.nbytes / median / 1e9
 
 
-def bench_minigrad(algorithm, backend, shapes, dtype, repeats, budget):
-    """Time one minigrad configuration; returns (median, spread, scaled)."""
+def minigrad_step(algorithm, backend, shapes, dtype):
+    """(step, scale, scaled): one minigrad configuration's step; python runs on a slice."""
     make, _ = ALGORITHMS[algorithm]
     scale, scaled = 1.0, False
     total = sum(int(np.prod(s)) for s in shapes)
@@ -115,13 +101,11 @@ def bench_minigrad(algorithm, backend, shapes, dtype, repeats, budget):
         scale, scaled = total / PYTHON_SLICE, True
         shapes = [(PYTHON_SLICE,)]
     params = make_tensors(shapes, dtype, np.random.default_rng(0))
-    opt = make(params, backend)
-    median, spread = timeit(opt.step, 3 if backend == "python" else repeats, budget)
-    return median * scale, spread * scale, scaled
+    return make(params, backend).step, scale, scaled
 
 
-def bench_torch(algorithm, impl, shapes, dtype, repeats, budget):
-    """Time PyTorch's for-loop / foreach / fused step on the same shapes."""
+def torch_step(algorithm, impl, shapes, dtype):
+    """PyTorch's for-loop / foreach / fused step on the same shapes, or None if it has none."""
     rng = np.random.default_rng(0)
     params = []
     for shape in shapes:
@@ -133,9 +117,45 @@ def bench_torch(algorithm, impl, shapes, dtype, repeats, budget):
     lr = 1e-3 if algorithm in ("SGD", "Adam", "AdamW") else 1e-2
     try:
         opt = getattr(torch.optim, TORCH[algorithm])(params, lr=lr, **flags)
-        return timeit(opt.step, repeats, budget)
+        opt.step()  # fails here when there is no such CPU implementation
     except (RuntimeError, TypeError, ValueError):  # e.g. no fused CPU kernel for RMSprop
         return None
+    return opt.step
+
+
+def time_round_robin(steps, repeats, budget_s, block_s=0.02, settle_s=0.003):
+    """{name: (median, p90 - p10)} of the step times of each of ``steps`` (callables).
+
+    The steps take turns, a block of about ``block_s`` each per round, so that a burst of load
+    on the shared machine hits all of them alike and the ratios between them hold even when
+    absolute times wander. Each block starts with ``settle_s`` of untimed steps: the previous
+    implementation's OpenMP threads (PyTorch's, or Numba's) keep spinning for a moment after it
+    returns and would otherwise compete for the two cores. Rounds go on until every step has
+    ``repeats`` samples, or ``budget_s`` is spent after at least 3 rounds; fast steps thus get
+    thousands of samples, and their median is not thrown by one burst of load.
+    """
+    calls = {}
+    for name, step in steps.items():
+        step()  # warm-up: compiling, first-step state
+        start = time.perf_counter()
+        step()
+        calls[name] = max(1, int(block_s / max(time.perf_counter() - start, 1e-7)))
+    times = {name: [] for name in steps}
+    deadline = time.perf_counter() + budget_s
+    rounds = 0
+    while rounds < 3 or (time.perf_counter() < deadline
+                         and min(map(len, times.values())) < repeats):
+        for name, step in steps.items():
+            settled = time.perf_counter() + settle_s
+            while time.perf_counter() < settled:
+                step()
+            for _ in range(calls[name]):
+                start = time.perf_counter()
+                step()
+                times[name].append(time.perf_counter() - start)
+        rounds += 1
+    return {name: (float(np.median(t)), float(np.percentile(t, 90) - np.percentile(t, 10)))
+            for name, t in times.items()}
 
 
 def compile_times(algorithms):
@@ -208,24 +228,32 @@ def main():
         for case, size, shapes in cases:
             for algorithm in algorithms:
                 arrays = ALGORITHMS[algorithm][1]
-                rows = {}
-                impls = ["minigrad-numba", "minigrad-numpy", "minigrad-python"]
+                # Everything but the slow python backend is timed round-robin, in one pool.
+                steps = {}
+                for backend in ("numba", "numpy"):
+                    steps[f"minigrad-{backend}"], _, _ = minigrad_step(algorithm, backend,
+                                                                       shapes, dtype)
                 if torch is not None and algorithm in TORCH:
-                    impls += ["torch-forloop", "torch-foreach", "torch-fused"]
-                for impl in impls:
-                    if impl.startswith("torch"):
-                        timed = bench_torch(algorithm, impl, shapes, dtype, repeats, budget)
-                        if timed is None:
-                            continue
-                        timed = (*timed, False)
-                    else:
-                        timed = bench_minigrad(algorithm, impl.split("-")[1], shapes, dtype,
-                                               repeats, budget)
-                    median, spread, scaled = timed
+                    for impl in ("torch-forloop", "torch-foreach", "torch-fused"):
+                        step = torch_step(algorithm, impl, shapes, dtype)
+                        if step is not None:
+                            steps[impl] = step
+                timed = time_round_robin(steps, repeats, budget * len(steps))
+                step, scale, scaled = minigrad_step(algorithm, "python", shapes, dtype)
+                median, spread = timeit(step, 3, budget)
+                timed["minigrad-python"] = (median * scale, spread * scale)
+                del steps, step  # free this case's arrays before the next
+                rows = {}
+                for impl in ("minigrad-numba", "minigrad-numpy", "minigrad-python",
+                             "torch-forloop", "torch-foreach", "torch-fused"):
+                    if impl not in timed:
+                        continue
+                    median, spread = timed[impl]
                     moved = arrays * size * itemsize
                     rows[impl] = {
                         "algorithm": algorithm, "impl": impl, "size": size, "case": case,
-                        "dtype": dtype, "median_s": median, "spread_s": spread, "scaled": scaled,
+                        "dtype": dtype, "median_s": median, "spread_s": spread,
+                        "scaled": impl == "minigrad-python" and scaled,
                         "elements_per_s": size / median, "bytes_moved": moved,
                         "gb_per_s": moved / median / 1e9,
                         "copy_fraction": moved / median / 1e9 / copyto[size][dtype]}
@@ -248,23 +276,6 @@ def main():
             json.dump(report, file, indent=1)
 
 
-def interleaved(steps, calls):
-    """Median seconds of each of ``steps`` (a dict of callables), called in turn ``calls`` times.
-
-    One call of each, then the next round: on a shared machine, a burst of load hits all of
-    them alike, so their ratios hold even when the absolute times wander.
-    """
-    times = {name: [] for name in steps}
-    for step in steps.values():
-        step()
-    for _ in range(calls):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
-    return {name: float(np.median(t)) for name, t in times.items()}
-
-
 def flat_sweep(sizes, count=40):
     """Adam over ``count`` float32 tensors of each size: flat buffers against per tensor."""
     from minigrad.optim import flat
@@ -284,7 +295,8 @@ def flat_sweep(sizes, count=40):
         for name, max_size in (("flat", sys.maxsize), ("per-tensor", 0)):
             params = make_tensors([(n,)] * count, np.float32, np.random.default_rng(0))
             steps[name] = step_with(optim.Adam(params), max_size)
-        t = interleaved(steps, max(20, 2 * 10**7 // (n * count)))
+        timed = time_round_robin(steps, max(20, 2 * 10**7 // (n * count)), 10.0)
+        t = {name: median for name, (median, _) in timed.items()}
         print(f"  n = {n:7d}  flat {t['flat'] * 1e6:9.1f} us  per-tensor "
               f"{t['per-tensor'] * 1e6:9.1f} us  per-tensor / flat "
               f"{t['per-tensor'] / t['flat']:.2f}")

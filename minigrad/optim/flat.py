@@ -39,7 +39,7 @@ _data, _grad, _shape = attrgetter("data"), attrgetter("grad"), attrgetter("shape
 
 
 class FlatGroup:
-    """The small parameters of one param group, with their data and state in flat buffers.
+    """The small parameters of one param group, with data, gradients and state in flat buffers.
 
     Built once over ``members`` (parameters of one dtype and one step count); ``is_current``
     then checks cheaply, by identity, that nothing it relies on was replaced behind its back.
@@ -64,17 +64,17 @@ class FlatGroup:
         self.grad = np.empty(total, self.dtype)  # the members' gradients live here
         self.grad_views = self._home(self.grad, [p.grad for p in members])
         self.state = {}  # state name -> flat buffer
-        self.state_views = {}  # state name -> the members' state arrays, views into the buffer
-        for name in state_names:
-            self.state[name] = np.empty(total, self.dtype)
-            self.state_views[name] = self._home(self.state[name], [s[name] for s in states])
-            for state, view in zip(states, self.state_views[name], strict=True):
-                state[name] = view
         # For is_current: each (state dict, name) pair of the members and the array expected
         # there, as three parallel lists (one map() over them checks them all).
-        self._state_dicts = [state for _ in state_names for state in states]
-        self._state_keys = [name for name in state_names for _ in states]
-        self._state_arrays = [view for name in state_names for view in self.state_views[name]]
+        self._state_dicts, self._state_keys, self._state_arrays = [], [], []
+        for name in state_names:
+            self.state[name] = np.empty(total, self.dtype)
+            views = self._home(self.state[name], [s[name] for s in states])
+            for state, view in zip(states, views, strict=True):
+                state[name] = view
+            self._state_dicts += states
+            self._state_keys += [name] * len(states)
+            self._state_arrays += views
         for p, view, grad_view in zip(members, self.views, self.grad_views, strict=True):
             p.data = view  # re-home: from now on the parameter lives in self.data
             p.grad = p._grad_home = grad_view  # and backward writes its gradient in self.grad
