@@ -117,9 +117,9 @@ class FlatGroup:
         back to the per-tensor path for this step (which skips a missing gradient and reports a
         wrong shape).
         """
-        grads = list(map(_grad, self.members))
-        if all(map(is_, grads, self.grad_views)):
+        if all(map(is_, map(_grad, self.members), self.grad_views)):
             return True
+        grads = list(map(_grad, self.members))
         try:
             if list(map(_shape, grads)) != self.shapes:
                 return False
