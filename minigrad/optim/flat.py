@@ -17,14 +17,14 @@ flat arrays. Like PyTorch's ``zero_grad(set_to_none=False)``, this means the nex
 on to an old gradient.
 
 Measured (perf/bench_optim.py --flat-sweep --threads 2): Adam over 40 float32 tensors of n
-elements is 2.9-3.0x faster flat at n = 1024 and 4096, 2.5x at 16384, 1.5x at 65536 and 1.14x
-at 262144 (there the per-tensor overhead is small against the arithmetic, and both paths use the
+elements is 2.9-3.0x faster flat at n = 1024 and 4096, 2.5x at 16384, 1.5x at 65536 and 1.14x at
+262144 (there the per-tensor overhead is small against the arithmetic, and both paths use the
 multi-threaded kernel); an earlier run gave 2.2-2.4x, 1.8x, 1.2x and 1.1x. ``FLAT_MAX_SIZE`` is
 65536: up to a 256 x 256 matrix, beyond which the gain is small and re-homing would copy large
-arrays. (Before gradients had a
-home, the step copied them into the buffer with ``np.concatenate``, which made flat buffers lose
-from 12288 elements on. Passing the gradients to the kernel as tuples instead was only 5-14%
-faster than that copy: Numba's unboxing of the tuples costs most of what the copy does.)
+arrays. (Before gradients had a home, the step copied them into the buffer with
+``np.concatenate``, which made flat buffers lose from 12288 elements on. Passing the gradients
+to the kernel as tuples instead was only 5-14% faster than that copy: Numba's unboxing of the
+tuples costs most of what the copy does.)
 """
 
 import os
