@@ -208,7 +208,7 @@ class Tensor:
                     f"backward: the output has shape {self.data.shape}; pass `gradient` of that "
                     "shape, or reduce it to a scalar first (e.g. .sum())"
                 )
-            gradient = np.ones_like(self.data)
+            gradient = np.ones(self.data.shape, self.data.dtype)
         else:
             gradient = as_array(gradient, self.data.dtype)
             if gradient.shape != self.data.shape:

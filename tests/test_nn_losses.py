@@ -84,6 +84,26 @@ def test_cross_entropy_is_stable_for_huge_logits():
     np.testing.assert_allclose(logits.grad, [[1, -1, 0], [0, 0.5, -0.5]], atol=1e-6)
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_cross_entropy_of_a_large_float32_batch_matches_the_float64_formula(rng, smoothing):
+    logits = minigrad.tensor(rng.normal(0, 4, (700, 37)).astype(np.float32), requires_grad=True)
+    target = rng.integers(0, 37, 700)
+    F.cross_entropy(logits, target, label_smoothing=smoothing).backward()
+    logp = log_softmax(logits.data.astype(np.float64))
+    loss = ((1 - smoothing) * -logp[np.arange(700), target] - smoothing * logp.mean(1)).mean()
+    q = np.full((700, 37), smoothing / 37)
+    q[np.arange(700), target] += 1 - smoothing
+    np.testing.assert_allclose(F.cross_entropy(logits, target, smoothing).data, loss, rtol=1e-6)
+    np.testing.assert_allclose(logits.grad, (np.exp(logp) - q) / 700, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float16])
+def test_cross_entropy_names_logits_of_another_dtype(dtype):
+    with pytest.raises(ValueError, match=f"logits must be float32 or float64, got dtype "
+                                         f"{np.dtype(dtype)}"):
+        F.cross_entropy(minigrad.Tensor(np.zeros((2, 3), dtype)), np.array([0, 1]))
+
+
 def test_cross_entropy_keeps_float32_and_accepts_tensor_targets():
     logits = minigrad.randn(4, 3, requires_grad=True)
     loss = F.cross_entropy(logits, minigrad.tensor([0, 1, 2, 0]))

@@ -50,8 +50,8 @@ def _pair(input, target, loss):
     return input, target
 
 
-def _class_targets(target, batch, classes, loss):
-    """Check integer class targets: shape (batch,), values in [0, classes); return the array."""
+def _class_targets(target, batch, loss):
+    """Check integer class targets of shape (batch,) and return them as an array."""
     if isinstance(target, Tensor):
         target = target.data
     elif not isinstance(target, np.ndarray):
@@ -62,14 +62,24 @@ def _class_targets(target, batch, classes, loss):
         )
     if target.shape != (batch,):
         raise ValueError(f"{loss}: target has shape {target.shape}, expected ({batch},)")
-    # One pass instead of min() and max(): seen as unsigned, a negative index is huge.
-    unsigned = target.view(f"u{target.dtype.itemsize}")
-    if batch and unsigned.max() >= classes:
-        bad = target[(target < 0) | (target >= classes)]
-        raise ValueError(
-            f"{loss}: target values must be in [0, {classes}), got {bad[:5].tolist()}"
-        )
     return target
+
+
+def _out_of_range(target, classes, loss):
+    """The ValueError for class targets outside [0, classes), listing the first few."""
+    bad = target[(target < 0) | (target >= classes)]
+    return ValueError(f"{loss}: target values must be in [0, {classes}), got {bad[:5].tolist()}")
+
+
+def _kernels():
+    """The compiled cross-entropy loops, imported on first use: ``import minigrad`` stays light."""
+    global _loss_numba
+    if _loss_numba is None:  # an import statement here would cost ~1 us on every call
+        from minigrad.nn import loss_numba as _loss_numba
+    return _loss_numba
+
+
+_loss_numba = None
 
 
 def _check_logits(input, loss):
@@ -124,31 +134,31 @@ class CrossEntropy(Function):
 
     With smoothing e the target distribution is q = (1 - e) onehot(y) + e / C, so
     loss_i = (1 - e) (-log p_iy) + e * mean_c(-log p_ic) (PyTorch's formula), and the gradient
-    with respect to the logits is simply p - q, where p = softmax(logits).
+    with respect to the logits is simply p - q, where p = softmax(logits). The row loops run
+    compiled (``loss_numba.py``); the target range is checked in the same pass.
     """
 
     def forward(self, logits, target, label_smoothing, reduction):
-        rows = np.arange(len(target))
-        shifted = logits - logits.max(axis=1, keepdims=True)  # exp can no longer overflow
-        probs = np.exp(shifted)
-        total = probs.sum(axis=1, keepdims=True)
-        log_total = np.log(total)[:, 0]
-        loss = log_total - shifted[rows, target]
-        if label_smoothing:
-            smooth = log_total - shifted.mean(axis=1)
-            loss = (1 - label_smoothing) * loss + label_smoothing * smooth
-        probs /= total
-        self.probs, self.rows, self.target = probs, rows, target
+        kernels = _kernels()
+        rows = len(target)
+        probs = np.empty(logits.shape, logits.dtype)
+        top, loss = np.empty(rows, logits.dtype), np.empty(rows, logits.dtype)
+        if kernels.shift_rows(logits, target, probs, top) >= 0:
+            raise _out_of_range(target, logits.shape[1], "cross_entropy")
+        np.exp(probs, out=probs)
+        kernels.normalise_rows(logits, target, label_smoothing, top, probs, loss)
+        self.probs, self.target = probs, target
         self.smoothing, self.reduction = label_smoothing, reduction
-        return _reduce(loss.astype(logits.dtype, copy=False), reduction)
+        return _reduce(loss, reduction)
 
     def backward(self, grad):
-        grad_logits = self.probs.copy()  # copy: a second backward must see the same probs
-        grad_logits[self.rows, self.target] -= 1 - self.smoothing
-        if self.smoothing:
-            grad_logits -= self.smoothing / grad_logits.shape[1]
         upstream = _upstream(grad, self.reduction, len(self.target))
-        grad_logits *= upstream[:, None] if self.reduction == "none" else upstream
+        per_row = self.reduction == "none"
+        grad_logits = np.empty_like(self.probs)
+        _kernels().cross_entropy_grad(self.probs, self.target, self.smoothing,
+                                      1.0 if per_row else float(upstream), grad_logits)
+        if per_row:
+            grad_logits *= upstream[:, None]
         return (grad_logits,)
 
 
@@ -180,7 +190,11 @@ def cross_entropy(input, target, label_smoothing=0.0, reduction="mean"):
             f"cross_entropy: label_smoothing={label_smoothing} is outside [0, 1]"
         )
     input = _check_logits(input, "cross_entropy")
-    target = _class_targets(target, input.shape[0], input.shape[1], "cross_entropy")
+    if input.dtype not in (np.float32, np.float64):  # the dtypes the compiled loops take
+        raise ValueError(
+            f"cross_entropy: logits must be float32 or float64, got dtype {input.dtype}"
+        )
+    target = _class_targets(target, input.shape[0], "cross_entropy")
     return CrossEntropy.apply(
         input, target=target, label_smoothing=float(label_smoothing), reduction=reduction
     )
@@ -190,7 +204,10 @@ def nll_loss(input, target, reduction="mean"):
     """Negative log-likelihood of log-probabilities ``input`` (N, C) at class ``target`` (N,)."""
     check_reduction(reduction, "nll_loss")
     input = _check_logits(input, "nll_loss")
-    target = _class_targets(target, input.shape[0], input.shape[1], "nll_loss")
+    target = _class_targets(target, input.shape[0], "nll_loss")
+    # One pass instead of min() and max(): seen as unsigned, a negative index is huge.
+    if len(target) and target.view(f"u{target.dtype.itemsize}").max() >= input.shape[1]:
+        raise _out_of_range(target, input.shape[1], "nll_loss")
     return NLLLoss.apply(input, target=target, reduction=reduction)
 
 

@@ -1,0 +1,75 @@
+"""The softmax cross-entropy's row loops, compiled with Numba.
+
+Imported only when ``cross_entropy`` first runs, so ``import minigrad`` never loads Numba.
+Why: written with NumPy, the loss is a dozen whole-array calls (row max, subtract, exp, row sum,
+log, a gather, the target range check, ...), and on the small batches minigrad trains on each
+call's fixed cost (~1-3 us) is most of the time. Here the row-wise work is two loops, one
+before and one after the exponential. The exponential itself stays in NumPy (``np.exp`` in
+place between the two), whose SIMD exp is several times faster than the libm exp a Numba loop
+calls one element at a time, so large batches lose nothing.
+
+Sums of exponentials are accumulated in float64 whatever the dtype, then rounded once.
+"""
+
+import numba
+import numpy as np
+
+_jit = numba.njit(cache=True, error_model="numpy")
+
+
+@_jit
+def shift_rows(logits, target, shifted, top):
+    """shifted <- logits minus each row's maximum, kept in ``top``; so exp can never overflow.
+
+    Returns -1, or the first row whose target is not a class index in [0, classes).
+    """
+    rows, classes = logits.shape
+    for i in range(rows):
+        if target[i] < 0 or target[i] >= classes:
+            return i
+        largest = logits[i, 0]
+        for j in range(1, classes):
+            largest = max(largest, logits[i, j])
+        top[i] = largest
+        for j in range(classes):
+            shifted[i, j] = logits[i, j] - largest
+    return -1
+
+
+@_jit
+def normalise_rows(logits, target, smoothing, top, probs, loss):
+    """probs (holding exp(shifted) on entry) <- softmax rows; loss <- each row's cross-entropy.
+
+    loss_i = -log p_iy, or with label smoothing e (PyTorch's formula)
+    (1 - e) (-log p_iy) + e mean_c(-log p_ic), where -log p_ic = log(total_i) - shifted_ic.
+    """
+    rows, classes = logits.shape
+    for i in range(rows):
+        total = 0.0
+        for j in range(classes):
+            total += probs[i, j]
+        for j in range(classes):
+            probs[i, j] /= total
+        log_total = np.log(total)
+        nll = log_total - (logits[i, target[i]] - top[i])
+        if smoothing != 0:
+            shifted_sum = 0.0
+            for j in range(classes):
+                shifted_sum += logits[i, j] - top[i]
+            nll = (1 - smoothing) * nll + smoothing * (log_total - shifted_sum / classes)
+        loss[i] = nll
+
+
+@_jit
+def cross_entropy_grad(probs, target, smoothing, scale, grad):
+    """grad <- (probs - q) * scale for the smoothed one-hot q = (1 - e) onehot(y) + e / classes.
+
+    ``scale`` is the incoming gradient of a reduced loss (divided by the batch size for a mean).
+    """
+    rows, classes = probs.shape
+    hit = 1 - smoothing
+    uniform = smoothing / classes
+    for i in range(rows):
+        for j in range(classes):
+            g = probs[i, j] - hit if j == target[i] else probs[i, j]
+            grad[i, j] = (g - uniform) * scale
