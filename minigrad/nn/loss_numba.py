@@ -5,8 +5,9 @@ Why: written with NumPy, the loss is a dozen whole-array calls (row max, subtrac
 log, a gather, the target range check, ...), and on the small batches minigrad trains on each
 call's fixed cost (~1-3 us) is most of the time. Here the row-wise work is two loops, one
 before and one after the exponential. The exponential itself stays in NumPy (``np.exp`` in
-place between the two), whose SIMD exp is several times faster than the libm exp a Numba loop
-calls one element at a time, so large batches lose nothing.
+place between the two): its SIMD exp beats the libm exp a Numba loop calls one element at a
+time, so large batches lose nothing (on 6400 x 80 float32 logits, one loop with the exp inside
+took 1.3-1.5x the old NumPy forward's time; this split takes 0.8x).
 
 Sums of exponentials are accumulated in float64 whatever the dtype, then rounded once.
 """
