@@ -59,7 +59,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_retains_grad", "_grad_home",
-                 "__weakref__")
+                 "_version", "__weakref__")
     # Make NumPy hand `ndarray + tensor` to Tensor.__radd__ instead of broadcasting over it.
     __array_ufunc__ = None
 
@@ -72,6 +72,7 @@ class Tensor:
         self.grad_fn = None
         self._retains_grad = False
         self._grad_home = None
+        self._version = 0  # bumped by every in-place change made through minigrad
         self._requires_grad = False
         self.requires_grad = requires_grad
 
@@ -85,6 +86,7 @@ class Tensor:
         t._requires_grad = grad_fn is not None
         t._retains_grad = False
         t._grad_home = None
+        t._version = 0
         return t
 
     # ----------------------------------------------------------------- properties
