@@ -30,6 +30,7 @@ converted back.
 import numpy as np
 
 from minigrad.autograd import Function
+from minigrad.ops import xp_numpy
 
 
 def _tanh_(a, out=None):
@@ -84,7 +85,25 @@ def _input_grads(fn, d_pre, x, w_ih, need_w_ih):
 
 
 class _Layer(Function):
-    """Shared input handling: convert x and h0 to the weights' dtype, remember what they were."""
+    """Shared by the three layers: input handling, and what their hand-written BPTT cannot do.
+
+    The backward pass runs on arrays only, so it cannot itself be differentiated (second
+    derivatives) and there is no forward mode: both raise, naming the cell to loop over instead,
+    whose operations support both.
+    """
+
+    cell = None  # the cell that does the same step with differentiable operations
+
+    def backward(self, xp, grad, *inputs, out):
+        if xp is not xp_numpy:
+            raise RuntimeError(
+                f"{self.name}: the fused layer's backward cannot be differentiated again "
+                f"(create_graph=True); loop over nn.{self.cell} instead, which can")
+        return self._bptt(grad)
+
+    def jvp(self, xp, tangents, *inputs, out):
+        raise RuntimeError(f"{self.name}: the fused layer has no forward mode (jvp); loop over "
+                           f"nn.{self.cell} instead, which has")
 
     def _prepare(self, x, h0, w_ih, biases):
         self.has_bias = bool(biases)
@@ -113,6 +132,8 @@ class RNNLayer(_Layer):
     [h_t > 0] for relu, both read from the saved outputs.
     """
 
+    cell = "RNNCell"
+
     def forward(self, x, h0, w_ih, w_hh, *biases, nonlinearity="tanh"):
         x, h0 = self._prepare(x, h0, w_ih, biases)
         hs = _input_projection(x, w_ih, biases)  # becomes h_1..h_T in place
@@ -131,7 +152,7 @@ class RNNLayer(_Layer):
         self.nonlinearity = nonlinearity
         return hs
 
-    def backward(self, grad):
+    def _bptt(self, grad):
         hs, w_hh = self.hs, self.w_hh
         d_pre = np.empty_like(hs)
         dh = np.zeros_like(self.h0)  # the gradient reaching h_t from step t + 1
@@ -161,6 +182,8 @@ class LSTMLayer(_Layer):
     and [1] holds c_1..c_T. Gradients may arrive for any h_t and c_t (from the next layer, from
     h_n, from c_n); the backward pass adds them in at each step.
     """
+
+    cell = "LSTMCell"
 
     def forward(self, x, h0, c0, w_ih, w_hh, *biases):
         x, h0 = self._prepare(x, h0, w_ih, biases)
@@ -193,7 +216,7 @@ class LSTMLayer(_Layer):
         self.gates, self.out, self.tanh_c = gates, out, tanh_c
         return out
 
-    def backward(self, grad):
+    def _bptt(self, grad):
         gates, cs, tanh_c, w_hh = self.gates, self.out[1], self.tanh_c, self.w_hh
         T, B, width = gates.shape
         d_pre = np.empty_like(gates)
@@ -224,6 +247,8 @@ class GRULayer(_Layer):
     the n block (dAh_n = dAi_n * r), so backward keeps one (T, B, 3H) buffer for each.
     """
 
+    cell = "GRUCell"
+
     def forward(self, x, h0, w_ih, w_hh, *biases):
         x, h0 = self._prepare(x, h0, w_ih, biases)
         gates = _input_projection(x, w_ih, biases[:1])  # Ai, then r, z, n in place
@@ -253,7 +278,7 @@ class GRULayer(_Layer):
         self.gates, self.rec = gates, rec
         return hs
 
-    def backward(self, grad):
+    def _bptt(self, grad):
         gates, rec, hs, w_hh = self.gates, self.rec, self.hs, self.w_hh
         T = gates.shape[0]
         d_in = np.empty_like(gates)   # gradients of Ai
