@@ -7,8 +7,15 @@
 array([2., 4.], dtype=float32)
 """
 
-from minigrad import data, graph, nn, optim
-from minigrad.autograd import Function, enable_grad, is_grad_enabled, no_grad
+from minigrad import autograd, data, func, graph, nn, optim
+from minigrad.autograd import (
+    Function,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from minigrad.creation import (
     arange,
     full,
@@ -19,13 +26,14 @@ from minigrad.creation import (
     zeros,
     zeros_like,
 )
-from minigrad.gradcheck import GradcheckError, gradcheck
+from minigrad.gradcheck import GradcheckError, gradcheck, gradgradcheck, jvpcheck
 from minigrad.ops import (
     abs,
     broadcast_to,
     clip,
     concatenate,
     exp,
+    expand_dims,
     log,
     log_softmax,
     logsumexp,
@@ -41,6 +49,7 @@ from minigrad.ops import (
     sqrt,
     squeeze,
     stack,
+    swapaxes,
     tanh,
     transpose,
     unsqueeze,
@@ -53,10 +62,12 @@ from minigrad.tensor import Tensor, get_default_dtype, set_default_dtype, tensor
 __version__ = "0.1.0"
 
 __all__ = [
-    "abs", "arange", "broadcast_to", "clip", "concatenate", "data", "enable_grad", "exp", "full",
-    "Function", "get_default_dtype", "gradcheck", "GradcheckError", "graph", "is_grad_enabled",
+    "abs", "arange", "autograd", "broadcast_to", "clip", "concatenate", "data", "enable_grad",
+    "exp", "expand_dims", "full", "func", "Function", "get_default_dtype", "gradcheck",
+    "GradcheckError", "gradgradcheck", "graph", "inference_mode", "is_grad_enabled", "jvpcheck",
     "load", "log", "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum", "mean",
     "minimum", "nn", "no_grad", "ones", "ones_like", "optim", "rand", "randn", "relu", "reshape",
-    "save", "set_default_dtype", "sigmoid", "softmax", "split", "sqrt", "squeeze", "stack", "tanh",
-    "Tensor", "tensor", "transpose", "unsqueeze", "where", "zeros", "zeros_like",
+    "save", "set_default_dtype", "set_grad_enabled", "sigmoid", "softmax", "split", "sqrt",
+    "squeeze", "stack", "swapaxes", "tanh", "Tensor", "tensor", "transpose", "unsqueeze", "where",
+    "zeros", "zeros_like",
 ]

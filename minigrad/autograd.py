@@ -30,8 +30,9 @@ class _ThreadState(threading.local):
     def __init__(self):
         self.grad_enabled = True     # operations record the graph
         self.saved_modes = []        # grad modes to restore, one per open no_grad/enable_grad
-        self.forward_ad = False      # inside minigrad.func.jvp: propagate tangents
-        self.tracer = None           # minigrad.compile's recorder while it traces a step
+        # Functions told about every operation as it runs, after its output exists: forward
+        # mode's tangent propagation (minigrad.func.jvp), minigrad.compile's recorder.
+        self.watchers = ()
 
 
 _state = _ThreadState()
@@ -181,22 +182,17 @@ class Function:
         arrays = [t.data for t in inputs]
         out = fn.forward(*arrays, **params)
         state = _state
-        result = None
+        recorded = False
         if state.grad_enabled:
             needs = tuple([t._requires_grad for t in inputs])
             if True in needs:
-                fn.inputs = inputs
-                fn.arrays = arrays
-                fn.needs_input_grad = needs
+                recorded = True
+                fn.inputs, fn.arrays, fn.needs_input_grad = inputs, arrays, needs
                 if fn.saves_inputs:
                     fn.versions = [t._version for t in inputs]
-                result = tensor_module.Tensor._from_op(out, fn)
-        if result is None:
-            result = tensor_module.Tensor._constant(out)
-        if state.forward_ad:
-            _propagate_tangent(fn, inputs, arrays, result)
-        if state.tracer is not None:
-            state.tracer.record(fn, inputs, result, params)
+        result = tensor_module.Tensor._from_op(out, fn if recorded else None)
+        for watch in state.watchers:
+            watch(fn, inputs, arrays, result, params)
         return result
 
     def forward(self, *arrays, **params):
@@ -209,8 +205,10 @@ class Function:
         raise NotImplementedError(f"{self.name} has no jvp rule (forward mode)")
 
 
-def _propagate_tangent(fn, inputs, arrays, out):
+def propagate_tangent(fn, inputs, arrays, out, params):
     """Give ``out`` its tangent from its inputs' tangents, by ``fn``'s jvp rule (forward mode).
+
+    The watcher ``minigrad.func.jvp`` installs while its function runs.
 
     The tangent is computed on arrays, unless grad mode is on and something involved requires
     grad: then on Tensors, so that reverse mode can differentiate the tangent as well.
@@ -219,24 +217,23 @@ def _propagate_tangent(fn, inputs, arrays, out):
     if not any(t is not None for t in tangents):
         return
     Tensor = tensor_module.Tensor
-    xp_numpy, xp_tensor = _namespaces()
     graph = _state.grad_enabled and (
         out._requires_grad or any(t is not None and t._requires_grad for t in tangents))
-    _state.forward_ad = False  # the rule's own operations carry no tangents
+    watchers, _state.watchers = _state.watchers, ()  # the rule's own operations carry none
     try:
         if graph:
-            tangent = fn.jvp(xp_tensor, tangents, *inputs, out=out)
+            tangent = fn.jvp(_xp_tensor, tangents, *inputs, out=out)
         else:
-            tangent = fn.jvp(xp_numpy, [None if t is None else t.data for t in tangents],
+            tangent = fn.jvp(_xp_numpy, [None if t is None else t.data for t in tangents],
                              *arrays, out=out.data)
     finally:
-        _state.forward_ad = True
+        _state.watchers = watchers
     if tangent is None:
         return
     if not isinstance(tangent, Tensor):
         tangent = Tensor._constant(np.asarray(tangent, dtype=out.data.dtype))
     if tangent.shape != out.shape:  # a tangent of a broadcast input only
-        tangent = xp_tensor.broadcast_to(tangent, out.shape)
+        tangent = _xp_tensor.broadcast_to(tangent, out.shape)
     out._tangent = tangent
 
 
@@ -247,7 +244,7 @@ def topological_order(roots, constants=False):
     With ``constants=True`` the inputs that need no grad are listed too (for drawing the graph).
     An iterative depth-first search, so a chain of 100,000 operations needs no deep recursion:
     the stack holds each tensor on the current path with an iterator over its inputs, and a
-    tensor is listed once all of its inputs are.
+    tensor is listed once all of its inputs are (a leaf at once: it has none).
     """
     order = []
     visited = set()
@@ -259,10 +256,13 @@ def topological_order(roots, constants=False):
         while stack:
             tensor, inputs = stack[-1]
             for inp in inputs:
-                if (constants or inp._requires_grad) and inp not in visited:
+                if inp not in visited and (constants or inp._requires_grad):
                     visited.add(inp)
-                    stack.append((inp, _inputs(inp)))
-                    break
+                    if inp.grad_fn is None:
+                        order.append(inp)
+                    else:
+                        stack.append((inp, _inputs(inp)))
+                        break
             else:  # every input is listed: so can this tensor be
                 stack.pop()
                 order.append(tensor)
@@ -383,17 +383,18 @@ def _backpropagate(roots, root_grads, retain_graph, create_graph, targets):
 
     Yields ``(tensor, gradient)`` for every leaf reached, every tensor with ``retain_grad()``,
     and every tensor in ``targets`` (a set, or None for no pruning). With ``targets`` the walk
-    skips the nodes from which no target can be reached.
+    skips the nodes from which no target can be reached. Grad mode is ``create_graph`` meanwhile.
     """
     order = topological_order(roots)
     if targets is not None:
         order = _prune(order, targets)
-    xp_numpy, xp_tensor = _namespaces()
-    xp = xp_tensor if create_graph else xp_numpy
+    xp = _xp_tensor if create_graph else _xp_numpy
     pending = {}  # tensor -> the gradient sent to it so far
     for root, g in zip(roots, root_grads, strict=True):
         pending[root] = g if root not in pending else pending[root] + g
-    with _GradModeFor(create_graph):
+    state = _state
+    grad_mode, state.grad_enabled = state.grad_enabled, create_graph
+    try:
         for tensor in reversed(order):
             grad = pending.pop(tensor, None)
             if grad is None:
@@ -401,11 +402,22 @@ def _backpropagate(roots, root_grads, retain_graph, create_graph, targets):
             if tensor._hooks:
                 grad = _run_hooks(tensor, grad, create_graph)
             fn = tensor.grad_fn
-            if fn is None or tensor._retains_grad or (targets is not None and tensor in targets):
-                yield tensor, grad
             if fn is None:
+                yield tensor, grad
                 continue
-            for inp, inp_grad in zip(fn.inputs, _input_grads(fn, xp, grad, tensor, create_graph)):
+            if tensor._retains_grad or (targets is not None and tensor in targets):
+                yield tensor, grad
+            if fn.freed:
+                raise _freed_error(fn)
+            if create_graph:
+                if fn.saves_inputs:
+                    _check_saved_inputs(fn)
+                input_grads = fn.backward(xp, grad, *fn.inputs, out=tensor)
+            else:
+                if fn.saves_inputs and [t._version for t in fn.inputs] != fn.versions:
+                    _check_saved_inputs(fn)
+                input_grads = fn.backward(xp, grad, *fn.arrays, out=tensor.data)
+            for inp, inp_grad in zip(fn.inputs, input_grads):
                 if inp_grad is None or not inp._requires_grad:
                     continue
                 if inp_grad.shape != inp.data.shape:
@@ -414,6 +426,8 @@ def _backpropagate(roots, root_grads, retain_graph, create_graph, targets):
                 pending[inp] = inp_grad if previous is None else previous + inp_grad
             if not retain_graph:
                 fn.freed = True
+    finally:
+        state.grad_enabled = grad_mode
 
 
 def _prune(order, targets):
@@ -426,23 +440,17 @@ def _prune(order, targets):
     return [tensor for tensor in order if tensor in reaches]
 
 
-def _input_grads(fn, xp, grad, out, create_graph):
-    """Apply ``fn``'s backward rule, after checking that what it needs is still there."""
-    if fn.freed:
-        raise RuntimeError(
-            f"{fn.name}: trying to backward through the graph a second time (or directly access "
-            "saved tensors after they have already been freed). Saved intermediate values of "
-            "the graph are freed when you call .backward() or autograd.grad(). Specify "
-            "retain_graph=True if you need to backward through the graph a second time or if "
-            "you need to access saved tensors after calling backward.")
-    if fn.saves_inputs:
-        _check_versions(fn)
-    if create_graph:
-        return fn.backward(xp, grad, *fn.inputs, out=out)
-    return fn.backward(xp, grad, *fn.arrays, out=out.data)
+def _freed_error(fn):
+    """PyTorch's error for a second backward through a freed graph, naming the node."""
+    return RuntimeError(
+        f"{fn.name}: trying to backward through the graph a second time (or directly access "
+        "saved tensors after they have already been freed). Saved intermediate values of the "
+        "graph are freed when you call .backward() or autograd.grad(). Specify "
+        "retain_graph=True if you need to backward through the graph a second time or if you "
+        "need to access saved tensors after calling backward.")
 
 
-def _check_versions(fn):
+def _check_saved_inputs(fn):
     """Raise if an input the backward rule reads was changed in place after the forward pass."""
     for i, (inp, version) in enumerate(zip(fn.inputs, fn.versions, strict=True)):
         if inp._version != version or inp.data is not fn.arrays[i]:
@@ -513,12 +521,9 @@ def _accumulate(tensor, grad):
         tensor.grad = np.add(old, grad, dtype=dtype)
 
 
-def _namespaces():
-    """(xp_numpy, xp_tensor): imported here, at call time, because the ops import this module."""
-    from minigrad.ops import xp_numpy, xp_tensor
-
-    return xp_numpy, xp_tensor
-
+# The rules' two namespaces; the ops they name import this module, so tensor.py sets these
+# once the ops exist (see the end of tensor.py).
+_xp_numpy = _xp_tensor = None
 
 # Function.apply makes Tensors and tensor.py needs this module's engine: import it last, once
 # everything above exists, and look Tensor up at call time.

@@ -460,5 +460,9 @@ def tensor(data, requires_grad=False, dtype=None):
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-# ops builds on Tensor, and Tensor's operators call ops: import it once Tensor exists.
+# ops builds on Tensor, and Tensor's operators call ops: import it once Tensor exists, and hand
+# the engine the two namespaces its derivative rules compute with.
 from minigrad import ops  # noqa: E402
+from minigrad.ops import xp_numpy, xp_tensor  # noqa: E402
+
+autograd._xp_numpy, autograd._xp_tensor = xp_numpy, xp_tensor

@@ -50,11 +50,11 @@ class Linear(Function):
     def backward(self, xp, grad, x, weight, *bias, out):
         need_x, need_w = self.needs_input_grad[:2]
         grad_x = grad @ weight if need_x else None
-        grad_2d = xp.reshape(grad, (-1, weight.shape[0]))
-        grad_w = grad_2d.T @ xp.reshape(x, (-1, weight.shape[1])) if need_w else None
+        grad_2d = grad.reshape(-1, weight.shape[0])
+        grad_w = grad_2d.T @ x.reshape(-1, weight.shape[1]) if need_w else None
         if not bias:
             return grad_x, grad_w
-        grad_b = xp.sum(grad_2d, axis=0) if self.needs_input_grad[2] else None
+        grad_b = grad_2d.sum(axis=0) if self.needs_input_grad[2] else None
         return grad_x, grad_w, grad_b
 
     def jvp(self, xp, tangents, x, weight, *bias, out):

@@ -10,8 +10,9 @@ from collections import namedtuple
 
 import numpy as np
 
+from minigrad.nn import hooks
 from minigrad.nn.parameter import Parameter
-from minigrad.tensor import Tensor
+from minigrad.tensor import RemovableHandle, Tensor
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 IncompatibleKeys.__doc__ = "The keys ``load_state_dict(strict=False)`` skipped or ignored."
@@ -39,8 +40,43 @@ class Module:
         """Compute the module's output; every subclass defines it."""
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
+    _has_hooks = False  # True once a hook is registered on the instance (see nn/hooks.py)
+
     def __call__(self, *args, **kwargs):
+        if self._has_hooks:
+            return hooks.call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------------------- hooks
+    def register_forward_pre_hook(self, hook):
+        """Call ``hook(module, args)`` before each forward; it may return new args."""
+        return self._add_hook("_forward_pre_hooks", hook)
+
+    def register_forward_hook(self, hook):
+        """Call ``hook(module, args, output)`` after each forward; it may return a new output."""
+        return self._add_hook("_forward_hooks", hook)
+
+    def register_full_backward_pre_hook(self, hook):
+        """Call ``hook(module, grad_output)`` when the gradients of the module's outputs are
+        known; it may return replacements."""
+        return self._add_hook("_backward_pre_hooks", hook)
+
+    def register_full_backward_hook(self, hook):
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients of the module's
+        positional Tensor inputs are known; it may return replacements for them."""
+        return self._add_hook("_backward_hooks", hook)
+
+    def _add_hook(self, kind, hook):
+        """Register ``hook`` in the dict ``kind``; return a handle whose remove() takes it off."""
+        if not callable(hook):
+            raise TypeError(f"{kind[1:-1].replace('_', ' ')}: expected a callable, got "
+                            f"{type(hook).__name__}")
+        if not self._has_hooks:
+            for name in ("_forward_pre_hooks", "_forward_hooks", "_backward_pre_hooks",
+                         "_backward_hooks"):
+                object.__setattr__(self, name, {})
+            object.__setattr__(self, "_has_hooks", True)
+        return RemovableHandle(getattr(self, kind), hook)
 
     # ------------------------------------------------------------------ registration
     # None of this code reads self.__dict__: doing so makes CPython (3.11+) drop the compact
