@@ -2,6 +2,7 @@
 
     python examples/autograd_tour.py                  # writes autograd_tour.dot
     dot -Tpng autograd_tour.dot -o graph.png          # draw it, if Graphviz is installed
+    python examples/autograd_tour.py --html tour.html # open it in a browser, press the right arrow
 
 The expression is a single tanh neuron and its squared error,
 
@@ -44,6 +45,8 @@ def parse_args(argv=None):
                         help="seed for the starting weights w")
     parser.add_argument("--dot", metavar="FILE", default="autograd_tour.dot",
                         help="where to write the graph in Graphviz DOT format")
+    parser.add_argument("--html", metavar="FILE",
+                        help="also write the graph as a web page that steps through backward")
     return parser.parse_args(argv)
 
 
@@ -91,6 +94,10 @@ def main(argv=None):
     with open(args.dot, "w") as file:
         file.write(graph.to_dot(loss, names))
     print(f"\nwrote the graph to {args.dot} (draw it with: dot -Tpng {args.dot} -o graph.png)")
+    if args.html:
+        graph.to_html(loss, args.html, names)
+        print(f"wrote {args.html}: open it in a browser and press the right arrow to step "
+              "through backward")
     if error > 1e-6:
         raise cli.ExampleError(f"the finite difference disagrees with backward by {error:.1e}")
 

@@ -5,7 +5,10 @@ import json
 import os
 import re
 import struct
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -310,6 +313,26 @@ def test_an_mlp_training_steps_page_stays_under_2_mb():
     assert len(minigrad.graph.to_html(loss, module=model).encode()) < 2_000_000
 
 
+# -------------------------------------------------------------------------------- the tour
+@pytest.fixture(scope="module")
+def tour_page(tmp_path_factory):
+    """The page ``examples/autograd_tour.py --html`` writes."""
+    folder = tmp_path_factory.mktemp("tour")
+    script = Path(__file__).parent.parent / "examples" / "autograd_tour.py"
+    subprocess.run([sys.executable, str(script), "--dot", str(folder / "tour.dot"), "--html",
+                    str(folder / "tour.html")], check=True, capture_output=True, timeout=300)
+    return folder / "tour.html"
+
+
+def test_the_tour_writes_the_page_of_its_neuron(tour_page):
+    payload = page_data(tour_page.read_text(encoding="utf-8"))
+    names = {n["name"]: n for n in payload["nodes"] if n["name"]}
+    assert {"w", "b", "x", "L", "y"} <= set(names)
+    assert names["L"]["id"] == payload["root"] and names["y"]["op"] == "Tanh"
+    assert [payload["nodes"][s["node"]]["name"] for s in payload["steps"]] == [
+        "L", "y-target", "y", "z", None, "w*x"]  # L back to w: the order the tour prints
+
+
 # ------------------------------------------------------------------------- in a real browser
 @pytest.fixture(scope="module")
 def browser():
@@ -389,4 +412,16 @@ def test_a_long_rnn_opens_folded_and_unfolds_in_a_browser(browser, tmp_path):
     browser.evaluate("window.minigradViewer.expandAll()")
     state = browser.evaluate("window.minigradViewer.state()")
     assert state["drawnUnits"] == len(payload["nodes"]) and state["currentUnits"] == 1
+    assert browser.errors() == []
+
+
+def test_every_gradient_of_the_tour_arrives_on_screen(browser, tour_page):
+    browser.open(tour_page.as_uri())
+    pending = "[...document.querySelectorAll('.node text.nograd')].map((t) => t.textContent)"
+    assert browser.evaluate(pending).count("grad: not yet") == 7  # all but L, before backward
+    steps = browser.evaluate("window.minigradViewer.state().stepCount")
+    for _ in range(steps):
+        browser.press("ArrowRight", key_code=39)
+    assert browser.evaluate(pending) == ["no gradient"] * 2  # only x and the target remain
+    assert "Sent to its inputs" in browser.evaluate("window.minigradViewer.state().panelText")
     assert browser.errors() == []
