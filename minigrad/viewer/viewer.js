@@ -312,8 +312,9 @@ function applyView() {
 
 function fit() {
   const box = svg.getBoundingClientRect();
-  const s = Math.min(1.2, (box.width - 40) / Math.max(layout.width, 1), (box.height - 40) / Math.max(layout.height, 1));
-  view.scale = Math.max(0.05, s);
+  const margin = 40;  // room for the group frames around the outermost nodes
+  const w = layout.width + 2 * margin, h = layout.height + 2 * margin;
+  view.scale = Math.max(0.05, Math.min(1.2, box.width / w, box.height / h));
   view.x = (box.width - layout.width * view.scale) / 2;
   view.y = (box.height - layout.height * view.scale) / 2;
   applyView();
@@ -349,23 +350,18 @@ function update() {
     cls.toggle("selected", entry.node != null && entry.node.id === state.selected);
     if (entry.node) {
       const n = entry.node;
-      const g = gradAt(n.id, state.step);
       cls.toggle("done", n.step != null && n.step < state.step);
-      if (!n.requires_grad) {
-        entry.gradText.textContent = "no gradient";
-        entry.gradText.setAttribute("class", "nograd");
-      } else if (!g) {
-        entry.gradText.textContent = "grad: not yet";
-        entry.gradText.setAttribute("class", "nograd");
-      } else {
+      const g = n.requires_grad ? gradAt(n.id, state.step) : null;
+      if (!n.requires_grad) setGradText(entry, "no gradient", "nograd");
+      else if (!g) setGradText(entry, "grad: not yet", "nograd");
+      else {
         const part = g.got < g.of ? " (" + g.got + " of " + g.of + ")" : "";
-        entry.gradText.textContent = clip("grad" + part + " " + brief(g.rec));
-        entry.gradText.setAttribute("class", g.got < g.of ? "grad partial" : "grad");
+        setGradText(entry, clip("grad" + part + " " + brief(g.rec)), g.got < g.of ? "grad partial" : "grad");
       }
     } else {
-      const done = entry.unit.nodes.filter((id) => NODES[id].step != null && NODES[id].step < state.step).length;
-      const total = entry.unit.nodes.filter((id) => NODES[id].step != null).length;
-      entry.gradText.textContent = total ? done + " of " + total + " steps done" : "";
+      const steps = entry.unit.nodes.filter((id) => NODES[id].step != null);
+      const done = steps.filter((id) => NODES[id].step < state.step).length;
+      setGradText(entry, steps.length ? done + " of " + steps.length + " steps done" : "", "grad");
     }
   });
   drawn.edges.forEach((e) => e.path.classList.remove("active"));
@@ -386,6 +382,15 @@ function update() {
   document.getElementById("last").disabled = document.getElementById("next").disabled = state.step === STEPS.length;
   document.body.dataset.step = state.step;
   renderPanel();
+}
+
+// Change a box's gradient line only when it changes: rewriting thousands of unchanged SVG
+// texts on every step makes the browser lay them all out again.
+function setGradText(entry, text, cls) {
+  if (entry.shown === text + "|" + cls) return;
+  entry.shown = text + "|" + cls;
+  entry.gradText.textContent = text;
+  entry.gradText.setAttribute("class", cls);
 }
 
 function go(step) {
