@@ -67,6 +67,8 @@ def main(argv=None):
     print("The graph, inputs first (t0... are the tensors that need a gradient):")
     print(graph.describe(loss))
 
+    names = {tensor: name for name, tensor in [("w", w), ("b", b), ("x", x), *nodes.items()]}
+    page = graph.Graph(loss, names) if args.html else None  # made before backward frees the graph
     loss.backward()
     y = nodes["y"].item()
     by_hand = {"L": 1.0, "y-target": 2 * (y - target), "y": 2 * (y - target)}
@@ -90,12 +92,11 @@ def main(argv=None):
     minigrad.gradcheck(lambda w_, b_: build(w_, b_, x, target)["L"], w, b)
     print("minigrad.gradcheck agrees for every element of w and b")
 
-    names = {tensor: name for name, tensor in [("w", w), ("b", b), ("x", x), *nodes.items()]}
     with open(args.dot, "w") as file:
         file.write(graph.to_dot(loss, names))
     print(f"\nwrote the graph to {args.dot} (draw it with: dot -Tpng {args.dot} -o graph.png)")
-    if args.html:
-        graph.to_html(loss, args.html, names)
+    if page is not None:
+        page.save(args.html)
         print(f"wrote {args.html}: open it in a browser and press the right arrow to step "
               "through backward")
     if error > 1e-6:

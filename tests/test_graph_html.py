@@ -1,6 +1,7 @@
 """graph.to_html: the page's embedded data against the real engine, and the page in a browser."""
 
 import html
+import inspect
 import json
 import os
 import re
@@ -76,6 +77,14 @@ def rnn_loss(steps, batch=4):
     model = UnrolledRNN()
     xs = [minigrad.randn(batch, 3) for _ in range(steps)]
     return model, F.cross_entropy(model(xs), np.arange(batch) % 2)
+
+
+def backward_keeping_graph(loss):
+    """``loss.backward()``, keeping the graph alive where the engine would free it."""
+    if "retain_graph" in inspect.signature(loss.backward).parameters:
+        loss.backward(retain_graph=True)
+    else:
+        loss.backward()
 
 
 def engine_order(loss, monkeypatch):
@@ -156,7 +165,7 @@ def test_recording_leaves_every_gradient_as_it_was(rng):
     loss, t = neuron_with_reuse(rng)
     minigrad.graph.to_html(loss)
     assert t["w"].grad is None and t["b"].grad is None
-    loss.backward()
+    backward_keeping_graph(loss)
     before = t["w"].grad.copy()
     grad_object = t["w"].grad
     minigrad.graph.to_html(loss)
@@ -168,13 +177,24 @@ def test_recording_does_not_write_into_an_optimizers_gradient_buffer():
     model, loss = mlp_step()
     optimizer = optim.Adam(model.parameters(), lr=0.01)
     loss.backward()
-    optimizer.step()
-    assert any(p.grad is p._grad_home for p in model.parameters())  # the flat buffer's memory
-    grads = [p.grad.copy() for p in model.parameters()]
+    optimizer.step()  # an optimizer may now hold the gradients' memory (a flat buffer)
+    held = [(p.grad, p.grad.copy()) for p in model.parameters()]
     loss = F.cross_entropy(model(minigrad.randn(8, 2)), np.zeros(8, dtype=np.int64))
     minigrad.graph.to_html(loss, module=model)
-    for p, grad in zip(model.parameters(), grads):
-        np.testing.assert_array_equal(p.grad, grad)
+    for p, (array, values) in zip(model.parameters(), held):
+        assert p.grad is array
+        np.testing.assert_array_equal(array, values)
+
+
+def test_a_graph_freed_by_backward_gives_a_clear_error(rng):
+    if "retain_graph" not in inspect.signature(minigrad.Tensor.backward).parameters:
+        pytest.skip("this engine never frees a graph")
+    loss, t = neuron_with_reuse(rng)
+    loss.backward()
+    grad = t["w"].grad.copy()
+    with pytest.raises(RuntimeError, match="graph was freed.*before backward, or backward"):
+        minigrad.graph.to_html(loss)
+    np.testing.assert_array_equal(t["w"].grad, grad)
 
 
 def test_each_operation_shows_its_rule_and_an_unknown_one_its_docstring(rng):
@@ -188,7 +208,8 @@ def test_each_operation_shows_its_rule_and_an_unknown_one_its_docstring(rng):
             self.x = x
             return x**3
 
-        def backward(self, grad):
+        def backward(self, *args, out=None):  # backward(grad), or backward(xp, grad, x, out)
+            grad = args[0] if len(args) == 1 else args[1]
             return (3 * grad * self.x**2,)
 
     x = minigrad.tensor([0.5, 2.0], requires_grad=True)
@@ -298,6 +319,8 @@ def test_bad_input_gives_a_clear_error():
         minigrad.graph.to_html(y)
     with pytest.raises(TypeError, match="names must be a dict"):
         minigrad.graph.to_html(x * 2, names=["x"])
+    with pytest.raises(TypeError, match="names must map tensors to labels.*str \\('x'\\)"):
+        minigrad.graph.to_html(x * 2, names={"x": x})
     with pytest.raises(TypeError, match="module must be a minigrad.nn.Module, got str"):
         minigrad.graph.to_html(x * 2, module="model")
     with pytest.raises(ValueError, match="gradient has shape"):

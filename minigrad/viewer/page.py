@@ -27,6 +27,10 @@ class Graph:
         if names is not None and not isinstance(names, dict):
             raise TypeError(f"to_html: names must be a dict of tensor -> label, got "
                             f"{type(names).__name__}")
+        for key in names or ():
+            if not isinstance(key, Tensor):
+                raise TypeError(f"to_html: names must map tensors to labels, got a key of type "
+                                f"{type(key).__name__} ({key!r})")
         if gradient is None:
             gradient = np.ones(root.shape, dtype=root.dtype)
         self.data = build_payload(root, dict(names or {}), module, gradient)

@@ -10,11 +10,15 @@ When Tensor hooks arrive, this is the one function to switch over to them.
 """
 
 import inspect
+import types
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from minigrad.autograd import unbroadcast
+try:  # the engine's own helper for summing a broadcast gradient back to its input's shape
+    from minigrad.ops.xp_numpy import sum_to
+except ImportError:  # the engine before the (xp, grad, *inputs, out) protocol
+    from minigrad.autograd import unbroadcast as sum_to
 
 
 @dataclass
@@ -42,6 +46,11 @@ def record_backward(root, tensors, gradient):
     gradient home) are set aside for the pass and put back afterwards, so recording changes no
     gradient the caller sees, whether or not backward ran before.
     """
+    freed = [t.grad_fn.name for t in tensors if getattr(t.grad_fn, "freed", False)]
+    if freed:
+        raise RuntimeError(
+            f"to_html: the graph was freed by an earlier backward() (at {freed[0]}), so it "
+            "cannot be replayed; call to_html before backward, or backward(retain_graph=True)")
     steps = []
     saved = [(t, t.grad, getattr(t, "_grad_home", None)) for t in tensors]
     wrapped = []
@@ -72,19 +81,19 @@ def record_backward(root, tensors, gradient):
 def _recording(fn, tensor, steps):
     """A stand-in for ``fn.backward`` that calls it and appends a ``Step`` to ``steps``."""
     backward = fn.backward
-    # The current protocol is backward(grad); the new one is backward(xp, grad, *inputs, out).
-    grad_position = 1 if next(iter(inspect.signature(backward).parameters), "") == "xp" else 0
 
     def backward_and_record(*args, **kwargs):
         grads = backward(*args, **kwargs)
-        step = Step(tensor, np.array(args[grad_position], copy=True))
+        # backward(grad), or backward(xp, grad, *inputs, out) with xp an array-namespace module
+        grad = args[1] if isinstance(args[0], types.ModuleType) else args[0]
+        step = Step(tensor, np.array(grad, copy=True))
         for index, (inp, grad) in enumerate(zip(fn.inputs, grads)):
             if grad is None or not inp.requires_grad:
                 continue
             grad = np.asarray(grad)
             raw_shape = grad.shape
             if raw_shape != inp.shape:  # the engine sums a broadcast gradient back the same way
-                grad = unbroadcast(grad, inp.shape)
+                grad = sum_to(grad, inp.shape)
             step.sent.append((index, inp, np.array(grad, copy=True), raw_shape))
         steps.append(step)
         return grads
