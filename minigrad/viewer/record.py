@@ -6,7 +6,9 @@ node instance, for the duration of the call) so that every call is written down:
 gradient it received, and the gradients it returned for its inputs. Nothing is recomputed here:
 the order is the order the engine chose and the numbers are the ones it produced.
 
-When Tensor hooks arrive, this is the one function to switch over to them.
+Tensor hooks (``register_hook``) would show each tensor's summed gradient, but not what each
+node sends to each of its inputs, which is what the page shows where a tensor is used twice. To
+move to hooks, or to a callback the engine might offer, this module is the one place to change.
 """
 
 import inspect
