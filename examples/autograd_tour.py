@@ -2,6 +2,7 @@
 
     python examples/autograd_tour.py                  # writes autograd_tour.dot
     dot -Tpng autograd_tour.dot -o graph.png          # draw it, if Graphviz is installed
+    python examples/autograd_tour.py --html tour.html # open it in a browser, press the right arrow
 
 The expression is a single tanh neuron and its squared error,
 
@@ -44,6 +45,8 @@ def parse_args(argv=None):
                         help="seed for the starting weights w")
     parser.add_argument("--dot", metavar="FILE", default="autograd_tour.dot",
                         help="where to write the graph in Graphviz DOT format")
+    parser.add_argument("--html", metavar="FILE",
+                        help="also write the graph as a web page that steps through backward")
     return parser.parse_args(argv)
 
 
@@ -64,6 +67,8 @@ def main(argv=None):
     print("The graph, inputs first (t0... are the tensors that need a gradient):")
     print(graph.describe(loss))
 
+    names = {tensor: name for name, tensor in [("w", w), ("b", b), ("x", x), *nodes.items()]}
+    page = graph.Graph(loss, names) if args.html else None  # made before backward frees the graph
     loss.backward()
     y = nodes["y"].item()
     by_hand = {"L": 1.0, "y-target": 2 * (y - target), "y": 2 * (y - target)}
@@ -87,10 +92,13 @@ def main(argv=None):
     minigrad.gradcheck(lambda w_, b_: build(w_, b_, x, target)["L"], w, b)
     print("minigrad.gradcheck agrees for every element of w and b")
 
-    names = {tensor: name for name, tensor in [("w", w), ("b", b), ("x", x), *nodes.items()]}
     with open(args.dot, "w") as file:
         file.write(graph.to_dot(loss, names))
     print(f"\nwrote the graph to {args.dot} (draw it with: dot -Tpng {args.dot} -o graph.png)")
+    if page is not None:
+        page.save(args.html)
+        print(f"wrote {args.html}: open it in a browser and press the right arrow to step "
+              "through backward")
     if error > 1e-6:
         raise cli.ExampleError(f"the finite difference disagrees with backward by {error:.1e}")
 

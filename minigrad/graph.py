@@ -1,4 +1,4 @@
-"""Inspecting the autograd graph: Graphviz DOT text and a readable listing of the nodes."""
+"""Inspecting the autograd graph: a step-through HTML page, DOT text, a readable listing."""
 
 import numpy as np
 
@@ -53,15 +53,26 @@ def to_dot(root, names=None):
     return "\n".join(lines) + "\n"
 
 
-def render(root, path, format="png", names=None):  # noqa: A002 - graphviz's argument name
-    """Render the graph to ``path`` with the optional ``graphviz`` package; return the file name."""
+def render(root, path, format="png", names=None, module=None):  # noqa: A002 - graphviz's name
+    """Draw the graph into the file ``path`` and return its name.
+
+    ``format='html'`` writes the self-contained step-through page of ``to_html`` and needs
+    nothing else; other formats ('png', 'svg', 'pdf', ...) go through the optional ``graphviz``
+    package. ``module`` labels the parameters of an ``nn.Module`` by name.
+    """
+    if format == "html":
+        to_html(root, path, names=names, module=module)
+        return str(path)
     try:
         import graphviz
     except ImportError:
         raise ImportError(
             "render needs the optional 'graphviz' package (pip install graphviz) and the Graphviz "
-            "'dot' program; to_dot() gives the DOT text without them"
+            "'dot' program; to_dot() gives the DOT text without them, and format='html' needs "
+            "neither"
         ) from None
+    if module is not None:
+        names = {**{p: n for n, p in module.named_parameters()}, **(names or {})}
     return graphviz.Source(to_dot(root, names)).render(outfile=path, format=format, cleanup=True)
 
 
@@ -86,3 +97,7 @@ def describe(root):
         grad = "" if tensor.grad is None else f"  |grad| = {np.linalg.norm(tensor.grad):.4g}"
         lines.append(f"t{i} = {what:<24} shape {tensor.shape}{grad}")
     return "\n".join(lines)
+
+
+# The HTML viewer builds on topological_order above: import it once that exists.
+from minigrad.viewer import Graph, to_html  # noqa: E402, F401
