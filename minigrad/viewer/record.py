@@ -11,16 +11,11 @@ node sends to each of its inputs, which is what the page shows where a tensor is
 move to hooks, or to a callback the engine might offer, this module is the one place to change.
 """
 
-import inspect
-import types
 from dataclasses import dataclass, field
 
 import numpy as np
 
-try:  # the engine's own helper for summing a broadcast gradient back to its input's shape
-    from minigrad.ops.xp_numpy import sum_to
-except ImportError:  # the engine before the (xp, grad, *inputs, out) protocol
-    from minigrad.autograd import unbroadcast as sum_to
+from minigrad.ops.xp_numpy import sum_to  # the engine's own helper for a broadcast gradient
 
 
 @dataclass
@@ -44,39 +39,32 @@ class Recording:
 def record_backward(root, tensors, gradient):
     """Run the engine's backward from ``root`` and return what it did, as a ``Recording``.
 
-    ``tensors`` are the graph's tensors that require grad. Their ``.grad`` (and an optimizer's
-    gradient home) are set aside for the pass and put back afterwards, so recording changes no
-    gradient the caller sees, whether or not backward ran before.
+    ``tensors`` are the graph's tensors that require grad. Their ``.grad`` are set aside for the
+    pass and put back afterwards, so recording changes no gradient the caller sees, whether or
+    not backward ran before.
     """
-    freed = [t.grad_fn.name for t in tensors if getattr(t.grad_fn, "freed", False)]
+    freed = [t.grad_fn.name for t in tensors if t.grad_fn is not None and t.grad_fn.freed]
     if freed:
         raise RuntimeError(
             f"to_html: the graph was freed by an earlier backward() (at {freed[0]}), so it "
             "cannot be replayed; call to_html before backward, or backward(retain_graph=True)")
     steps = []
-    saved = [(t, t.grad, getattr(t, "_grad_home", None)) for t in tensors]
+    saved = [(t, t.grad) for t in tensors]
     wrapped = []
     try:
         for tensor in tensors:
             tensor.grad = None
-            if hasattr(tensor, "_grad_home"):
-                tensor._grad_home = None  # keep the pass out of memory an optimizer owns
             fn = tensor.grad_fn
             if fn is not None:
                 fn.backward = _recording(fn, tensor, steps)
                 wrapped.append(fn)
-        kwargs = {}
-        if "retain_graph" in inspect.signature(root.backward).parameters:
-            kwargs["retain_graph"] = True  # the page may be rebuilt from the same graph
-        root.backward(gradient, **kwargs)
+        root.backward(gradient, retain_graph=True)  # the page may be rebuilt from the graph
         leaf_grads = {t: t.grad for t in tensors if t.grad_fn is None and t.grad is not None}
     finally:
         for fn in wrapped:
             del fn.backward  # back to the class's method
-        for tensor, grad, home in saved:
+        for tensor, grad in saved:
             tensor.grad = grad
-            if hasattr(tensor, "_grad_home"):
-                tensor._grad_home = home
     return Recording(np.array(gradient, copy=True), steps, leaf_grads)
 
 
@@ -84,10 +72,8 @@ def _recording(fn, tensor, steps):
     """A stand-in for ``fn.backward`` that calls it and appends a ``Step`` to ``steps``."""
     backward = fn.backward
 
-    def backward_and_record(*args, **kwargs):
-        grads = backward(*args, **kwargs)
-        # backward(grad), or backward(xp, grad, *inputs, out) with xp an array-namespace module
-        grad = args[1] if isinstance(args[0], types.ModuleType) else args[0]
+    def backward_and_record(xp, grad, *inputs, out):
+        grads = backward(xp, grad, *inputs, out=out)
         step = Step(tensor, np.array(grad, copy=True))
         for index, (inp, grad) in enumerate(zip(fn.inputs, grads)):
             if grad is None or not inp.requires_grad:
