@@ -16,7 +16,13 @@ Keeping the dict keys in a list, not as JSON object keys, is what lets an optimi
 
 import json
 import os
+import re
 import tempfile
+
+try:
+    import fcntl
+except ImportError:  # Windows: an open file cannot be deleted, which protects it as well
+    fcntl = None
 
 import numpy as np
 
@@ -142,13 +148,16 @@ def save(obj, path):
     The file at ``path`` (any name; no suffix is added) is replaced atomically: the data goes to a
     temporary file in the same folder, is flushed to disk, and only then renamed over ``path``.
     A failure at any point removes the temporary file and leaves an existing ``path`` untouched.
-    Tensors are stored as their arrays and load back as ndarrays.
+    A save that was killed cannot clean up after itself; the next save of the same ``path``
+    removes the temporary it left. Tensors are stored as their arrays and load back as ndarrays.
     """
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    folder, name = os.path.split(os.path.abspath(path))
+    _remove_stale_temporaries(folder, name)
+    fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=_TEMPORARY_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as file:
+            _claim(file)
             _write(file, obj)
             file.flush()
             os.fsync(file.fileno())
@@ -161,6 +170,49 @@ def save(obj, path):
             os.remove(temp)
         raise
     _fsync_folder(folder)
+
+
+_TEMPORARY_SUFFIX = ".minigrad.tmp"
+
+
+def _claim(file):
+    """Lock our temporary while it is written, so that other saves' cleanup leaves it alone."""
+    if fcntl is not None:
+        try:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            pass  # a file system without locks: no cleanup can lock the file either
+
+
+def _remove_stale_temporaries(folder, name):
+    """Remove the temporaries that killed saves of ``folder/name`` left behind.
+
+    Only names of the exact form ``save`` gives its temporaries for this target count (``.name.``,
+    then mkstemp's 8 random characters, then ``.minigrad.tmp``), and only temporaries that no
+    running save holds: a save keeps its temporary locked (POSIX) or open (which Windows does not
+    let anyone delete) until it is renamed. Whatever cannot be claimed or removed is left alone.
+    """
+    pattern = re.compile(re.escape(f".{name}.") + "[a-z0-9_]{8}" + re.escape(_TEMPORARY_SUFFIX))
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return
+    for entry in entries:
+        if pattern.fullmatch(entry):
+            _remove_if_abandoned(os.path.join(folder, entry))
+
+
+def _remove_if_abandoned(temp):
+    """Remove the temporary ``temp`` unless a running save holds it."""
+    try:
+        if fcntl is None:
+            os.remove(temp)  # Windows refuses while the saving process has it open
+            return
+        with open(temp, "rb") as file:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # refused while held
+            os.remove(temp)
+    except OSError:
+        pass  # held by a live save, already gone, or not ours to remove
 
 
 def _fsync_folder(folder):

@@ -1,8 +1,12 @@
 """save/load: round trips without pickle, atomic replacement, clear errors for foreign files."""
 
+import errno
 import io
 import json
 import os
+import subprocess
+import sys
+import threading
 import tracemalloc
 import zipfile
 
@@ -451,6 +455,142 @@ def test_any_json_structure_loads_or_is_a_value_error(tmp_path_factory, root):
         load(path)
     except ValueError as error:
         assert str(path) in str(error)
+
+
+# ------------------------------------------------------------------ temporaries and failures
+def test_a_killed_save_leaves_a_temporary_that_the_next_save_removes(tmp_path):
+    path = tmp_path / "ckpt"
+    save([1], path)
+    killed_mid_write = (
+        "import os, sys\n"
+        "from minigrad import serialization\n"
+        "def write_then_die(file, obj):\n"
+        "    file.write(b'PK half an archive')\n"
+        "    file.flush()\n"
+        "    os._exit(9)  # no except, no finally: as if killed\n"
+        "serialization._write = write_then_die\n"
+        "serialization.save([2], sys.argv[1])\n"
+    )
+    root = os.path.dirname(os.path.dirname(minigrad.__file__))
+    env = {**os.environ, "PYTHONPATH": root}
+    result = subprocess.run([sys.executable, "-c", killed_mid_write, str(path)], env=env)
+    assert result.returncode == 9
+    leftovers = sorted(set(os.listdir(tmp_path)) - {"ckpt"})
+    assert len(leftovers) == 1 and leftovers[0].startswith(".ckpt.")
+    assert load(path) == [1]
+    save([3], path)
+    assert os.listdir(tmp_path) == ["ckpt"] and load(path) == [3]
+
+
+def test_cleanup_leaves_files_that_are_not_stale_temporaries_of_this_target(tmp_path):
+    path = tmp_path / "ckpt"
+    others = [".ckpt.bak", "ckpt.tmp", ".ckpt.abcd1234.tmp", ".ckpt..minigrad.tmp",
+              ".ckpt.abcd123.minigrad.tmp", ".ckpt.ABCD1234.minigrad.tmp",
+              ".other.abcd1234.minigrad.tmp", "ckpt.abcd1234.minigrad.tmp",
+              ".ckpt.abcd1234.minigrad.tmp.keep", ".ckpt.x.abcd1234.minigrad.tmp", "notes.txt"]
+    for name in others:
+        (tmp_path / name).write_text("not minigrad's")
+    save([1], path)
+    assert sorted(os.listdir(tmp_path)) == sorted(others + ["ckpt"])
+
+
+def test_a_save_in_progress_is_not_disturbed_by_another_save_of_the_same_file(
+        tmp_path, monkeypatch):
+    path = tmp_path / "ckpt"
+    writing, may_finish = threading.Event(), threading.Event()
+    real_write = serialization._write
+
+    def slow_write(file, obj):
+        if obj == ["slow"]:
+            writing.set()
+            may_finish.wait(10)
+        real_write(file, obj)
+
+    monkeypatch.setattr(serialization, "_write", slow_write)
+    errors = []
+    slow = threading.Thread(target=lambda: _record_errors(errors, save, ["slow"], path))
+    slow.start()
+    assert writing.wait(10)
+    save(["fast"], path)  # sees the slow save's temporary, which is in use, and keeps it
+    assert load(path) == ["fast"]
+    may_finish.set()
+    slow.join(10)
+    assert errors == [] and load(path) == ["slow"] and os.listdir(tmp_path) == ["ckpt"]
+
+
+def _record_errors(errors, function, *args):
+    try:
+        function(*args)
+    except BaseException as error:  # noqa: B036 - reported to the main thread
+        errors.append(error)
+
+
+def test_a_stale_temporary_that_cannot_be_removed_does_not_fail_the_save(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt"
+    stale = tmp_path / ".ckpt.abcd1234.minigrad.tmp"
+    stale.write_bytes(b"PK left by a killed save")
+    real_remove = os.remove
+
+    def refuse_stale(name, *args, **kwargs):
+        if os.fspath(name) == str(stale):
+            raise PermissionError(13, "Permission denied", name)
+        real_remove(name, *args, **kwargs)
+
+    monkeypatch.setattr(os, "remove", refuse_stale)
+    save([1], path)
+    assert load(path) == [1]
+
+
+class _FillingFile:
+    """A file whose disk fills up after ``room`` bytes (write raises ENOSPC)."""
+
+    def __init__(self, file, room):
+        self._file, self._room = file, room
+
+    def write(self, data):
+        if len(data) > self._room:
+            self._file.write(bytes(data[: self._room]))
+            self._room = 0
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self._room -= len(data)
+        return self._file.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._file.close()
+
+
+@pytest.mark.parametrize("failure", ["disk full while writing", "disk full at fsync",
+                                     "chmod refused", "rename refused"])
+def test_a_failed_save_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monkeypatch, failure):
+    path = tmp_path / "ckpt"
+    save({"version": 1, "w": np.ones(1000)}, path)
+    before = path.read_bytes()
+    if failure == "disk full while writing":
+        real_fdopen = os.fdopen
+        monkeypatch.setattr(os, "fdopen", lambda *a, **k: _FillingFile(real_fdopen(*a, **k), 500))
+    elif failure == "disk full at fsync":
+        def full_fsync(fd):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        monkeypatch.setattr(os, "fsync", full_fsync)
+    elif failure == "chmod refused":
+        def refuse(*args, **kwargs):
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+        monkeypatch.setattr(os, "chmod", refuse)
+    else:
+        def refuse(*args, **kwargs):
+            raise PermissionError(errno.EACCES, "Permission denied")
+        monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(OSError):
+        save({"version": 2, "w": np.zeros(1000)}, path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["ckpt"]
+    assert load(path)["version"] == 1
 
 
 def test_round_trip_of_arrays_of_every_layout_and_dtype(tmp_path):
