@@ -194,12 +194,15 @@ def _remove_stale_temporaries(folder, name):
     """
     pattern = re.compile(re.escape(f".{name}.") + "[a-z0-9_]{8}" + re.escape(_TEMPORARY_SUFFIX))
     try:
-        entries = os.listdir(folder)
+        with os.scandir(folder) as entries:
+            # mkstemp makes regular files; a link or a FIFO of that name is not ours (and
+            # opening a FIFO would block).
+            candidates = [entry.path for entry in entries if pattern.fullmatch(entry.name)
+                          and entry.is_file(follow_symlinks=False)]
     except OSError:
         return
-    for entry in entries:
-        if pattern.fullmatch(entry):
-            _remove_if_abandoned(os.path.join(folder, entry))
+    for temp in candidates:
+        _remove_if_abandoned(temp)
 
 
 def _remove_if_abandoned(temp):

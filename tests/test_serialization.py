@@ -489,8 +489,11 @@ def test_cleanup_leaves_files_that_are_not_stale_temporaries_of_this_target(tmp_
               ".ckpt.abcd1234.minigrad.tmp.keep", ".ckpt.x.abcd1234.minigrad.tmp", "notes.txt"]
     for name in others:
         (tmp_path / name).write_text("not minigrad's")
+    links = [".ckpt.link1234.minigrad.tmp", ".ckpt.fifo1234.minigrad.tmp"]
+    os.symlink(tmp_path / "notes.txt", tmp_path / links[0])
+    os.mkfifo(tmp_path / links[1])  # opening it to lock it would block
     save([1], path)
-    assert sorted(os.listdir(tmp_path)) == sorted(others + ["ckpt"])
+    assert sorted(os.listdir(tmp_path)) == sorted(others + links + ["ckpt"])
 
 
 def test_a_save_in_progress_is_not_disturbed_by_another_save_of_the_same_file(
