@@ -2,7 +2,7 @@
 
 An object is split in two: its arrays, stored as the npz members ``a0, a1, ...``, and its
 structure, stored as JSON in the member ``__minigrad__``. Both are plain data, so loading a file
-can never run code (``allow_pickle=False``). The JSON encodes every container with its kind so
+can never run code (no pickle). The JSON encodes every container with its kind so
 that it comes back as it went in::
 
     {"$": "dict", "keys": [...], "values": [...]}  # keys may be str, int, float, bool or None
@@ -12,6 +12,10 @@ that it comes back as it went in::
 
 Keeping the dict keys in a list, not as JSON object keys, is what lets an optimizer's
 ``{0: {...}, 1: {...}}`` state come back with int keys.
+
+A file may be cut short, corrupted or crafted: ``load`` reads it with ``npz_reader`` (which
+allocates nothing a file merely claims) and accepts only a structure ``save`` could have
+written, so every bad file is one ValueError naming the path.
 """
 
 import json
