@@ -258,10 +258,12 @@ class Module:
     def load_state_dict(self, state, strict=True):
         """Copy the arrays of ``state`` into the parameters, after checking every entry.
 
-        Names, shapes and dtypes are all validated before any parameter changes, so a failed
-        load leaves the module exactly as it was; the ValueError lists every missing,
-        unexpected and mismatched entry. With ``strict=False`` missing and unexpected names are
-        allowed (and returned), but shape and dtype mismatches are still errors.
+        Names, shapes, dtypes and that every parameter can be written are all validated before
+        any parameter changes, so a failed load leaves the module exactly as it was; the
+        ValueError lists every missing, unexpected and mismatched entry. With ``strict=False``
+        missing and unexpected names are allowed (and returned), but shape and dtype mismatches
+        are still errors. Parameters are written in place (an optimizer holding them keeps
+        working) and their version is bumped, as for any in-place change.
         Returns ``IncompatibleKeys(missing_keys, unexpected_keys)``.
         """
         if not isinstance(state, dict):
@@ -275,31 +277,24 @@ class Module:
             problems += [f"unexpected entry '{name}'" for name in unexpected]
         arrays = {}
         for name, param in entries.items():
-            if name not in state:
-                continue
-            value = state[name]
-            if isinstance(value, Tensor):
-                value = value.data
-            if not isinstance(value, np.ndarray):
-                problems.append(f"'{name}' is a {type(value).__name__}, expected an ndarray")
-            elif value.shape != param.data.shape:
-                problems.append(
-                    f"shape mismatch for '{name}': got {value.shape}, expected {param.data.shape}"
-                )
-            elif value.dtype != param.data.dtype:
-                problems.append(
-                    f"dtype mismatch for '{name}': got {value.dtype}, expected {param.data.dtype}"
-                )
-            else:
-                arrays[name] = value
+            if name in state:
+                value = state[name].data if isinstance(state[name], Tensor) else state[name]
+                problem = _load_problem(name, param.data, value)
+                if problem:
+                    problems.append(problem)
+                else:
+                    arrays[name] = value
         if problems:
             raise ValueError(
                 f"load_state_dict: {len(problems)} problem(s) loading into "
                 f"{type(self).__name__}, nothing was changed:\n  " + "\n  ".join(problems)
             )
+        # Copy every value before writing any: a value may be a view of another parameter of
+        # this very module (a swap of two layers, say), which an earlier write would change.
+        arrays = {name: value.copy() for name, value in arrays.items()}
         for name, value in arrays.items():
-            # In place, so an optimizer holding these parameters keeps working.
             np.copyto(entries[name].data, value)
+            entries[name]._version += 1
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------------- repr
@@ -317,3 +312,16 @@ class Module:
             return f"{type(self).__name__}({extra})"
         lines = ([extra] if extra else []) + children
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _load_problem(name, data, value):
+    """What stops ``value`` from being copied into the parameter array ``data``, or None."""
+    if not isinstance(value, np.ndarray):
+        return f"'{name}' is a {type(value).__name__}, expected an ndarray"
+    if value.shape != data.shape:
+        return f"shape mismatch for '{name}': got {value.shape}, expected {data.shape}"
+    if value.dtype != data.dtype:
+        return f"dtype mismatch for '{name}': got {value.dtype}, expected {data.dtype}"
+    if not data.flags.writeable:
+        return f"parameter '{name}' is read-only, so it cannot be loaded in place"
+    return None
