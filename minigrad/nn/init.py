@@ -1,7 +1,9 @@
 """In-place initialisers with PyTorch's names and formulas, drawing from minigrad's generator.
 
 Each fills ``tensor.data`` in the tensor's own dtype and returns the tensor, so
-``minigrad.manual_seed`` makes every model's initial weights repeatable.
+``minigrad.manual_seed`` makes every model's initial weights repeatable. Like every in-place
+change made through minigrad, filling bumps the tensor's version: a graph that saved the old
+values refuses to backpropagate through them.
 """
 
 import math
@@ -17,6 +19,7 @@ def _fill_uniform(tensor, low, high):
     random.generator().random(out=data, dtype=data.dtype)
     data *= high - low
     data += low
+    tensor._version += 1
     return tensor
 
 
@@ -35,12 +38,14 @@ def normal_(tensor, mean=0.0, std=1.0):
     random.generator().standard_normal(out=data, dtype=data.dtype)
     data *= std
     data += mean
+    tensor._version += 1
     return tensor
 
 
 def constant_(tensor, value):
     """Fill ``tensor`` with ``value``."""
     tensor.data[...] = value
+    tensor._version += 1
     return tensor
 
 
