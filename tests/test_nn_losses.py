@@ -195,3 +195,42 @@ def test_loss_modules_call_the_functional_forms(rng):
     assert repr(nn.CrossEntropyLoss()) == "CrossEntropyLoss(label_smoothing=0.0, reduction='mean')"
     with pytest.raises(ValueError, match="MSELoss: reduction"):
         nn.MSELoss(reduction="avg")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.3])
+def test_compiled_cross_entropy_loops_equal_their_numpy_original(rng, dtype, smoothing):
+    from minigrad.nn import loss_numba, loss_ops
+
+    logits = rng.standard_normal((50, 7)).astype(dtype) * 5
+    target = rng.integers(0, 7, 50)
+    compiled_probs, compiled_loss = loss_numba.softmax_cross_entropy(logits, target, smoothing)
+    probs, loss = loss_ops.softmax_cross_entropy(logits, target, smoothing)
+    rtol = 1e-6 if dtype == "float32" else 1e-13
+    np.testing.assert_allclose(compiled_probs, probs, rtol=rtol)
+    np.testing.assert_allclose(compiled_loss, loss, rtol=rtol)
+    np.testing.assert_allclose(loss_numba.cross_entropy_grad(probs, target, smoothing, 0.5),
+                               loss_ops.cross_entropy_grad(probs, target, smoothing, 0.5),
+                               rtol=rtol, atol=1e-7 if dtype == "float32" else 0)
+    for module in (loss_numba, loss_ops):
+        assert module.softmax_cross_entropy(logits, np.full(50, 7), smoothing) is None
+
+
+def test_cross_entropy_runs_on_the_numpy_original_without_numba(rng, monkeypatch):
+    from minigrad import _numba
+
+    logits = minigrad.tensor(rng.standard_normal((6, 4)), dtype="float64", requires_grad=True)
+    target = np.array([0, 3, 1, 1, 2, 0])
+    compiled = F.cross_entropy(logits, target, label_smoothing=0.1)
+    compiled.backward()
+    expected_grad = logits.grad.copy()
+    monkeypatch.setenv("MINIGRAD_DISABLE_NUMBA", "1")
+    monkeypatch.setattr(_numba, "_loaded", {})  # forget the compiled module for this test
+    assert _numba.compiled("minigrad.nn.loss_numba") is None
+    logits.grad = None
+    original = F.cross_entropy(logits, target, label_smoothing=0.1)
+    original.backward()
+    assert original.item() == pytest.approx(compiled.item(), rel=1e-13)
+    np.testing.assert_allclose(logits.grad, expected_grad, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"target values must be in \[0, 4\)"):
+        F.cross_entropy(logits, np.array([0, 4, 1, 1, 2, 0]))
