@@ -15,15 +15,22 @@ then walks the graph from L back to the leaves, multiplying local derivatives (t
 
 The script prints the graph, every node's gradient next to that formula worked out by hand, and
 checks dL/dw[0] by central finite differences: (L(w0 + h) - L(w0 - h)) / 2h.
+
+Then it goes one level up. The gradient is itself a computation: with ``create_graph=True`` the
+backward pass records its own graph, which the script prints, and which can be differentiated
+again, giving a Hessian-vector product H v = d/dw (dL/dw . v), checked against finite differences
+of gradients. Last, the two modes on one function f(x) = tanh(A x): forward mode (jvp) costs one
+pass per input, reverse mode (vjp) one pass per output, so each wins on its own shape of A.
 """
 
 import argparse
+import time
 
 import cli
 import numpy as np
 
 import minigrad
-from minigrad import graph
+from minigrad import autograd, func, graph
 from minigrad.gradcheck import central_difference
 
 
@@ -101,6 +108,58 @@ def main(argv=None):
               "through backward")
     if error > 1e-6:
         raise cli.ExampleError(f"the finite difference disagrees with backward by {error:.1e}")
+    higher_order(w, b, x, target, rng)
+    forward_and_reverse(rng)
+
+
+def higher_order(w, b, x, target, rng):
+    """The gradient as a graph of its own, and a Hessian-vector product checked numerically."""
+    print("\nThe gradient is a computation too. With create_graph=True backward records it:")
+    loss = build(w, b, x, target)["L"]
+    (grad_w,) = autograd.grad(loss, w, create_graph=True)
+    print("dL/dw as a graph (every backward rule's operations, down to w):")
+    print(graph.describe(grad_w))
+
+    def loss_of(w_):
+        return build(w_, b, x, target)["L"]
+
+    v = minigrad.tensor(rng.standard_normal(3), dtype=np.float64)
+    _, hv = func.hvp(loss_of, w.detach(), v)  # d/dw (dL/dw . v), never forming H
+    h = 1e-6
+    plus = func.grad(loss_of)(minigrad.tensor(w.data + h * v.data)).data
+    minus = func.grad(loss_of)(minigrad.tensor(w.data - h * v.data)).data
+    numeric = (plus - minus) / (2 * h)
+    print(f"\nHessian-vector product H v: hvp gives {np.round(hv.data, 6).tolist()},")
+    print(f"finite differences of gradients give {np.round(numeric, 6).tolist()} "
+          f"(largest difference {np.max(np.abs(hv.data - numeric)):.1e})")
+    if not np.allclose(hv.data, numeric, rtol=1e-5, atol=1e-7):
+        raise cli.ExampleError("the Hessian-vector product disagrees with finite differences")
+
+
+def forward_and_reverse(rng):
+    """The full Jacobian of f(x) = tanh(A x) by forward and by reverse mode, with their costs."""
+    print("\nForward mode or reverse mode? The Jacobian of f(x) = tanh(A x) needs one jvp per "
+          "input\nor one vjp per output:")
+    for inputs, outputs in ((3, 60), (60, 3)):
+        a = minigrad.tensor(rng.standard_normal((outputs, inputs)), dtype=np.float64)
+        x = minigrad.tensor(rng.standard_normal(inputs), dtype=np.float64)
+
+        def f(x_, a=a):
+            return (a @ x_).tanh()
+
+        results = []
+        for transform in (func.jacfwd, func.jacrev):
+            start = time.perf_counter()
+            with minigrad.no_grad():
+                jacobian = transform(f)(x)
+            results.append((time.perf_counter() - start, jacobian.data))
+        (fwd_time, fwd), (rev_time, rev) = results
+        agree = "equal" if np.allclose(fwd, rev, rtol=1e-12) else "DIFFERENT"
+        print(f"  A is {outputs} x {inputs}: forward mode {inputs} passes, "
+              f"{fwd_time * 1e3:.1f} ms; reverse mode {outputs} passes, {rev_time * 1e3:.1f} ms; "
+              f"Jacobians {agree}")
+        if agree != "equal":
+            raise cli.ExampleError("forward and reverse mode disagree on the Jacobian")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Function transforms with torch.func's names: grad, grad_and_value, vjp, jvp, jacrev, jacfwd,
-hessian, and hvp (as ``torch.autograd.functional.hvp``).
+hessian, hvp (as ``torch.autograd.functional.hvp``), and functional_call to use them on Modules.
 
 Each takes a function of Tensors and returns a new function (or its result). Reverse mode
 (``grad``, ``vjp``, ``jacrev``) records the function and runs the engine backward; forward mode
@@ -379,3 +379,41 @@ def hvp(func, primals, tangents):
                                   keep_graph)
     products = tuple(_result(h, keep_graph) for h in products)
     return _result(output, keep_graph), (products if several else products[0])
+
+
+# ------------------------------------------------------------------------------- modules
+def functional_call(module, parameters, args, kwargs=None):
+    """Call ``module(*args, **kwargs)`` with some parameters replaced, as torch.func's.
+
+    ``parameters`` maps dotted names (as ``named_parameters`` gives them) to Tensors used in
+    their place for this one call; the module's own parameters are restored afterwards. This
+    makes a model's loss a function of its weights, for the transforms above:
+
+    >>> names = [name for name, _ in model.named_parameters()]
+    >>> def loss(*weights):
+    ...     return F.cross_entropy(functional_call(model, dict(zip(names, weights)), (x,)), y)
+    >>> hvp(loss, tuple(model.parameters()), directions)
+    """
+    args = args if isinstance(args, tuple) else (args,)
+    known = dict(module.named_parameters())
+    swapped = []
+    try:
+        for name, value in parameters.items():
+            if name not in known:
+                raise KeyError(f"functional_call: {type(module).__name__} has no parameter "
+                               f"{name!r}")
+            _check_float_tensor(value, "functional_call", f"parameters[{name!r}]")
+            owner = module
+            *path, attribute = name.split(".")
+            for part in path:
+                owner = getattr(owner, part)
+            swapped.append((owner, attribute, getattr(owner, attribute)))
+            # Past Module.__setattr__ (the stand-in is a plain Tensor, not a Parameter), in the
+            # attribute and in the registry, which some layers read (the recurrent ones).
+            object.__setattr__(owner, attribute, value)
+            owner._parameters[attribute] = value
+        return module(*args, **(kwargs or {}))
+    finally:
+        for owner, attribute, original in reversed(swapped):
+            object.__setattr__(owner, attribute, original)
+            owner._parameters[attribute] = original

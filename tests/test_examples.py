@@ -162,6 +162,17 @@ def test_autograd_tour(tmp_path):
     assert "DIFFERS" not in result.stdout and result.stdout.count(" ok") == 7
     assert "gradcheck agrees" in result.stdout
     assert (tmp_path / "g.dot").read_text().startswith("digraph")
+    assert "dL/dw as a graph" in result.stdout and "BroadcastTo" in result.stdout
+    assert "Hessian-vector product H v" in result.stdout
+    assert result.stdout.count("Jacobians equal") == 2
+
+
+def test_curvature_example_newton_converges_and_lambda_max_is_measured(tmp_path):
+    result = run("curvature.py", "--steps", "20", "--every", "10", "--iterations", "5",
+                 "--plot", tmp_path / "c.png")
+    assert "Newton step 7:" in result.stdout and "|gradient| 1.3e-16" in result.stdout
+    assert result.stdout.count("lambda_max") >= 4 and "2/lr 4.000" in result.stdout
+    assert (tmp_path / "c.png").stat().st_size > 1000
 
 
 # ------------------------------------------------------------------------------ resume

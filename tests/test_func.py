@@ -154,3 +154,23 @@ def test_bad_arguments_are_clear_errors():
         func.grad(cubic)(minigrad.tensor([1, 2]))
     with pytest.raises(TypeError, match="primals and tangents must be tuples"):
         func.jvp(cubic, t64([1.0]), t64([1.0]))
+
+
+def test_functional_call_swaps_parameters_for_one_call_only(rng):
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+    x = minigrad.tensor(rng.standard_normal((4, 2)))
+    before = model(x).data.copy()
+    zeros = {name: minigrad.zeros(*p.shape) for name, p in model.named_parameters()}
+    assert np.all(func.functional_call(model, zeros, (x,)).data == 0)
+    np.testing.assert_array_equal(model(x).data, before)
+    assert all(isinstance(p, nn.Parameter) for p in model.parameters())
+    with pytest.raises(KeyError, match="no parameter '9.weight'"):
+        func.functional_call(model, {"9.weight": minigrad.zeros(1)}, (x,))
+
+
+def test_functional_call_reaches_the_recurrent_layers_registry(rng):
+    lstm = nn.LSTM(2, 3)
+    x = minigrad.tensor(rng.standard_normal((5, 1, 2)))
+    zeros = {name: minigrad.zeros(*p.shape) for name, p in lstm.named_parameters()}
+    out, _ = func.functional_call(lstm, zeros, (x,))
+    assert np.all(out.data == 0)
