@@ -170,7 +170,8 @@ def test_autograd_tour(tmp_path):
 def test_curvature_example_newton_converges_and_lambda_max_is_measured(tmp_path):
     result = run("curvature.py", "--steps", "20", "--every", "10", "--iterations", "5",
                  "--plot", tmp_path / "c.png")
-    assert "Newton step 7:" in result.stdout and "|gradient| 1.3e-16" in result.stdout
+    newton = [line for line in result.stdout.splitlines() if "Newton step 7:" in line]
+    assert float(newton[0].split("|gradient|")[1]) < 1e-10
     assert result.stdout.count("lambda_max") >= 4 and "2/lr 4.000" in result.stdout
     assert (tmp_path / "c.png").stat().st_size > 1000
 
