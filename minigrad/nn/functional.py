@@ -50,8 +50,9 @@ class Linear(Function):
     def backward(self, xp, grad, x, weight, *bias, out):
         need_x, need_w = self.needs_input_grad[:2]
         grad_x = grad @ weight if need_x else None
-        grad_2d = grad.reshape(-1, weight.shape[0])
-        grad_w = grad_2d.T @ x.reshape(-1, weight.shape[1]) if need_w else None
+        grad_2d = grad if grad.ndim == 2 else grad.reshape(-1, weight.shape[0])
+        x_2d = x if x.ndim == 2 else x.reshape(-1, weight.shape[1])
+        grad_w = grad_2d.T @ x_2d if need_w else None
         if not bias:
             return grad_x, grad_w
         grad_b = grad_2d.sum(axis=0) if self.needs_input_grad[2] else None
