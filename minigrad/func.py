@@ -70,6 +70,22 @@ def _tracked(value, name, what):
     return leaf
 
 
+def _run_tracked(func, args, kwargs, argnums, has_aux, name):
+    """Call ``func`` with the arguments at ``argnums`` tracked; what the reverse transforms need.
+
+    Returns (the tracked arguments, whether argnums was a tuple, the original arguments at
+    argnums, all the arguments as passed to func, its output, its aux).
+    """
+    positions, several = _argnums(argnums, len(args), name)
+    originals = [args[i] for i in positions]
+    args = list(args)
+    with enable_grad():
+        for i in positions:
+            args[i] = _tracked(args[i], name, f"argument {i}")
+        output, aux = _split_aux(func(*args, **kwargs), has_aux, name)
+    return [args[i] for i in positions], several, originals, output, aux
+
+
 def _split_aux(output, has_aux, name):
     """(output, aux) from what the function returned."""
     if not has_aux:
@@ -133,18 +149,13 @@ def grad_and_value(func, argnums=0, has_aux=False):
     """
 
     def wrapper(*args, **kwargs):
-        positions, several = _argnums(argnums, len(args), "grad")
-        originals = [args[i] for i in positions]
-        args = list(args)
-        with enable_grad():
-            for i in positions:
-                args[i] = _tracked(args[i], "grad", f"argument {i}")
-            output, aux = _split_aux(func(*args, **kwargs), has_aux, "grad")
+        inputs, several, originals, output, aux = _run_tracked(func, args, kwargs, argnums,
+                                                                has_aux, "grad")
         if not isinstance(output, Tensor) or output.size != 1:
             shape = getattr(output, "shape", type(output).__name__)
             raise ValueError(f"grad: the function must return a one-element Tensor, got {shape}")
         keep_graph = _differentiable(originals, [output])
-        grads = _gradients([output], [args[i] for i in positions],
+        grads = _gradients([output], inputs,
                            [Tensor._constant(np.ones(output.shape, output.dtype))], keep_graph)
         grads = grads if several else grads[0]
         value = _result(output, keep_graph)
@@ -204,17 +215,11 @@ def jacrev(func, argnums=0, has_aux=False):
     element. Its shape is output.shape + input.shape (a tuple over ``argnums`` if it is one)."""
 
     def wrapper(*args, **kwargs):
-        positions, several = _argnums(argnums, len(args), "jacrev")
-        originals = [args[i] for i in positions]
-        args = list(args)
-        with enable_grad():
-            for i in positions:
-                args[i] = _tracked(args[i], "jacrev", f"argument {i}")
-            output, aux = _split_aux(func(*args, **kwargs), has_aux, "jacrev")
+        inputs, several, originals, output, aux = _run_tracked(func, args, kwargs, argnums,
+                                                                has_aux, "jacrev")
         _outputs(output, "jacrev")
         if isinstance(output, tuple | list):
             raise TypeError("jacrev: the function must return a single Tensor")
-        inputs = [args[i] for i in positions]
         keep_graph = _differentiable(originals, [output])
         rows = [[] for _ in inputs]
         for k in range(output.size):

@@ -54,15 +54,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
         numeric = np.zeros_like(x.data)
         for index in np.ndindex(x.shape):
             numeric[index] = central_difference(objective, x.data, index, eps)
-        excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
-        if np.any(excess > 0) or not np.all(np.isfinite(analytic)):
-            worst = np.unravel_index(np.argmax(np.where(np.isfinite(excess), excess, np.inf)),
-                                     x.shape)
-            raise GradcheckError(
-                f"gradcheck: input {i} (shape {x.shape}), element {tuple(map(int, worst))}: "
-                f"analytic {analytic[worst]!r} vs numeric {numeric[worst]!r} "
-                f"(atol={atol}, rtol={rtol})"
-            )
+        _compare(analytic, numeric, atol, rtol, f"gradcheck: input {i} (shape {x.shape}), element")
     return True
 
 
@@ -130,13 +122,17 @@ def jvpcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     primals = tuple(leaves[i].detach() for i in checked)
     tangents = tuple(Tensor(directions[i], dtype=np.float64) for i in checked)
     _, analytic = func.jvp(restricted, primals, tangents)
-    analytic = analytic.data
     numeric = (at(eps) - at(-eps)) / (2 * eps)
+    _compare(analytic.data, numeric, atol, rtol, "jvpcheck: output element")
+    return True
+
+
+def _compare(analytic, numeric, atol, rtol, where):
+    """Raise GradcheckError at the worst element unless |analytic - numeric| is within tolerance."""
     excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
     if np.any(excess > 0) or not np.all(np.isfinite(analytic)):
         worst = np.unravel_index(np.argmax(np.where(np.isfinite(excess), excess, np.inf)),
                                  numeric.shape)
         raise GradcheckError(
-            f"jvpcheck: output element {tuple(map(int, worst))}: analytic "
-            f"{analytic[worst]!r} vs numeric {numeric[worst]!r} (atol={atol}, rtol={rtol})")
-    return True
+            f"{where} {tuple(map(int, worst))}: analytic {analytic[worst]!r} vs numeric "
+            f"{numeric[worst]!r} (atol={atol}, rtol={rtol})")

@@ -114,18 +114,21 @@ class L1Loss(Function):
         return _reduce(xp, xp.sign(input - target) * d_diff, self.reduction)
 
 
+def _elementwise_loss(function, name, input, target, reduction):
+    """Check the arguments of a loss between two same-shaped tensors, then apply it."""
+    check_reduction(reduction, name)
+    input, target = _pair(input, target, name)
+    return function.apply(input, target, reduction=reduction)
+
+
 def mse_loss(input, target, reduction="mean"):
     """Mean squared error (input - target)^2, as ``torch.nn.functional.mse_loss``."""
-    check_reduction(reduction, "mse_loss")
-    input, target = _pair(input, target, "mse_loss")
-    return MSELoss.apply(input, target, reduction=reduction)
+    return _elementwise_loss(MSELoss, "mse_loss", input, target, reduction)
 
 
 def l1_loss(input, target, reduction="mean"):
     """Mean absolute error |input - target|, as ``torch.nn.functional.l1_loss``."""
-    check_reduction(reduction, "l1_loss")
-    input, target = _pair(input, target, "l1_loss")
-    return L1Loss.apply(input, target, reduction=reduction)
+    return _elementwise_loss(L1Loss, "l1_loss", input, target, reduction)
 
 
 # ------------------------------------------------------------------- classification
@@ -343,9 +346,8 @@ class BCE(Function):
 
 def binary_cross_entropy_with_logits(input, target, reduction="mean"):
     """Binary cross-entropy of ``sigmoid(input)`` and ``target`` in [0, 1], stable for any logit."""
-    check_reduction(reduction, "binary_cross_entropy_with_logits")
-    input, target = _pair(input, target, "binary_cross_entropy_with_logits")
-    return BCEWithLogits.apply(input, target, reduction=reduction)
+    return _elementwise_loss(BCEWithLogits, "binary_cross_entropy_with_logits", input, target,
+                             reduction)
 
 
 def binary_cross_entropy(input, target, reduction="mean"):

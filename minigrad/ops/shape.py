@@ -96,23 +96,26 @@ class GetItem(Function):
         return tangents[0][self.index]
 
 
-class ScatterAdd(Function):
-    """zeros(shape) with ``values`` added at ``index``: the backward of indexing, and its inverse.
+def scatter_add_arrays(values, index, shape):
+    """zeros(shape) with ``values`` added at ``index``, on arrays (an element picked twice gets
+    both: ``np.add.at`` adds up every pick instead of keeping only the last one)."""
+    full = np.zeros(shape, dtype=values.dtype)
+    if is_basic_index(index):
+        full[index] = values
+    else:
+        np.add.at(full, index, values)
+    return full
 
-    With integer arrays an element can be picked several times; ``np.add.at`` then adds up every
-    pick instead of keeping only the last one. Its own backward is indexing again.
-    """
+
+class ScatterAdd(Function):
+    """zeros(shape) with ``values`` added at ``index``: the backward of indexing, whose own
+    backward is indexing again."""
 
     saves_inputs = False
 
     def forward(self, values, index, shape):
         self.index = index
-        full = np.zeros(shape, dtype=values.dtype)
-        if is_basic_index(index):
-            full[index] = values
-        else:
-            np.add.at(full, index, values)
-        return full
+        return scatter_add_arrays(values, index, shape)
 
     def backward(self, xp, grad, values, out):
         return (grad[self.index],)

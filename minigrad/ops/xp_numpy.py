@@ -34,7 +34,7 @@ from numpy import (  # noqa: F401 - re-exported: this module is a namespace
 
 from minigrad.ops.axes import broadcast_axes
 from minigrad.ops.elementwise import stable_sigmoid as sigmoid  # noqa: F401
-from minigrad.ops.shape import is_basic_index as _is_basic_index
+from minigrad.ops.shape import scatter_add_arrays as scatter_add  # noqa: F401
 
 
 def sum_to(a, shape):
@@ -42,16 +42,6 @@ def sum_to(a, shape):
     if a.shape == shape:
         return a
     return np.sum(a, axis=broadcast_axes(a.shape, shape)).reshape(shape)
-
-
-def scatter_add(values, index, shape):
-    """zeros(shape) with ``values`` added at ``index`` (an element picked twice gets both)."""
-    full = np.zeros(shape, dtype=values.dtype)
-    if _is_basic_index(index):
-        full[index] = values
-    else:
-        np.add.at(full, index, values)
-    return full
 
 
 def softmax(a, axis):
