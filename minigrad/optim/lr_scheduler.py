@@ -161,20 +161,18 @@ class LambdaLR(LRScheduler):
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
         groups = len(optimizer.param_groups)
-        if isinstance(lr_lambda, list | tuple):
-            if len(lr_lambda) != groups:
-                raise ValueError(f"LambdaLR: expected {groups} lr_lambdas, got {len(lr_lambda)}")
-            lambdas = list(lr_lambda)
-        else:
-            lambdas = [lr_lambda]
+        self._one_for_all = not isinstance(lr_lambda, list | tuple)
+        lambdas = [lr_lambda] if self._one_for_all else list(lr_lambda)
         if not all(callable(f) for f in lambdas):
             raise TypeError("LambdaLR: lr_lambda must be callable (or a list of callables)")
+        if not self._one_for_all and len(lambdas) != groups:
+            raise ValueError(f"LambdaLR: expected {groups} lr_lambdas, got {len(lambdas)}")
         self.lr_lambdas = lambdas
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
         lambdas = self.lr_lambdas
-        if len(lambdas) == 1:  # one function for every group, those added later included
+        if self._one_for_all:  # for every group, those added later included
             lambdas = lambdas * len(self.base_lrs)
         elif len(lambdas) != len(self.base_lrs):
             raise ValueError(f"LambdaLR: {len(lambdas)} lr_lambdas for {len(self.base_lrs)} "
