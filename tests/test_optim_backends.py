@@ -95,3 +95,26 @@ def test_importing_minigrad_does_not_import_numba():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     assert minigrad is not None
+
+
+@pytest.mark.parametrize("backend", ["numba", "python", "numpy"])
+@pytest.mark.parametrize("name, config", CASES)
+def test_update_arrays_is_a_step_on_plain_arrays(name, config, backend):
+    """The seam a compiled training step uses runs the same update as step()."""
+    rng = np.random.default_rng(5)
+    shapes = [(3, 2), (4,)]
+    params = make_params(rng, shapes=shapes)
+    arrays = [p.data.copy() for p in params]
+    grads = make_grads(rng, shapes, 4)
+    opt = build(name, params, config, backend)
+    run(opt, params, grads)
+    twin = build(name, make_params(rng, shapes=shapes), config, backend)
+    group = twin.param_groups[0]
+    states = [{"step": 0, **{key: np.zeros_like(a) for key in twin._state_names(group)}}
+              for a in arrays]
+    for step in grads:
+        for array, grad, state in zip(arrays, step, states, strict=True):
+            twin.update_arrays(group, array, grad, state)
+    for p, array, state in zip(params, arrays, states, strict=True):
+        np.testing.assert_array_equal(p.data, array)
+        assert state["step"] == opt.state[p]["step"] == 4
