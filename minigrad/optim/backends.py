@@ -43,6 +43,10 @@ if "MINIGRAD_OPTIM_PARALLEL_MIN_SIZE" in os.environ:
     PARALLEL_MIN_SIZE = dict.fromkeys(
         PARALLEL_MIN_SIZE, int(os.environ["MINIGRAD_OPTIM_PARALLEL_MIN_SIZE"]))
 
+# cache=True: compiled once per machine, not per process. error_model='numpy': Python's error
+# model adds a zero-division check that keeps the loops from being vectorised (SIMD).
+NUMBA_OPTIONS = dict(cache=True, error_model="numpy")
+
 _builds = {}  # (update function, backend) -> its Build
 
 
@@ -121,8 +125,7 @@ def _compile(update, parallel):
         update = _rebind(update, numba.prange, f"{name}_parallel")
     else:
         update = _rebind(update, range, name)
-    # error_model='numpy': Python's error model adds a zero-division check that blocks SIMD.
-    return numba.njit(cache=True, error_model="numpy", parallel=parallel)(update)
+    return numba.njit(**NUMBA_OPTIONS, parallel=parallel)(update)
 
 
 def update_in_place(run, data, *arguments):

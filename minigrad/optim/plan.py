@@ -42,7 +42,10 @@ class StepPlan:
         self.datas = list(map(_data, self.params))
         self.shapes = list(map(_shape, self.datas))
         self.dtypes = list(map(_dtype, self.datas))
-        self.gradients = list(map(_grad, self.params))
+        # A gradient of another dtype is read through a copy in its parameter's dtype (a plan
+        # is reused only for gradients of the parameters' dtypes).
+        self.gradients = [g if g.dtype == dtype else g.astype(dtype)
+                          for g, dtype in zip(map(_grad, self.params), self.dtypes, strict=True)]
         self.calls = None  # made at the first run, once every parameter has its state
 
     def current_gradients(self, optimizer, group):
