@@ -121,7 +121,7 @@ def test_a_bad_lookahead_state_dict_raises_and_changes_nothing(rng):
         (edited(k=2.5), TypeError, "k must be an int"),
         (edited(alpha=1.5), ValueError, "invalid slow update rate alpha: 1.5"),
         (edited(step_counter=-1), ValueError, "invalid step_counter: -1"),
-        (edited(slow={0: np.zeros((2, 2))}), ValueError, r"slow weights 0 have shape \(2, 2\)"),
+        (edited(slow={0: np.zeros((2, 2))}), ValueError, r"slow weights 0 has shape \(2, 2\)"),
         (edited(slow={0: [1.0]}), TypeError, "slow weights 0 must be an ndarray"),
         (edited(slow={9: np.zeros(3)}), ValueError, "slow weights for parameter 9"),
         (edited(slow="x"), TypeError, "slow weights must be a dict"),

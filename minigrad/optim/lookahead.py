@@ -2,11 +2,10 @@
 
 import numbers
 
-import numpy as np
-
 from .backends import build, prange, update_in_place
 from .checks import check_int, check_number
 from .optimizer import Optimizer
+from .state_dict import loaded_array, plain_number
 
 
 def lookahead(param, slow_param, *, alpha):
@@ -124,7 +123,7 @@ class Lookahead:
                 raise ValueError(f"Lookahead: the loaded state dict has no {key!r}")
         k, alpha = state_dict["k"], state_dict["alpha"]
         _check_settings(k, alpha)
-        step_counter = _plain_number(state_dict["step_counter"])
+        step_counter = plain_number(state_dict["step_counter"])
         check_int("Lookahead", "step_counter", step_counter, lambda v: v >= 0,
                   "step_counter >= 0")
         slow = self._loaded_slow_weights(state_dict["slow"])
@@ -152,19 +151,13 @@ class Lookahead:
                 raise ValueError(f"Lookahead: loaded slow weights for parameter {index}, the "
                                  f"optimizer has {len(params)} parameters")
             p = params[index]
-            if not isinstance(weights, np.ndarray):
-                raise TypeError(f"Lookahead: slow weights {index} must be an ndarray, got "
-                                f"{type(weights).__name__}")
-            if weights.shape != p.data.shape:
-                raise ValueError(f"Lookahead: slow weights {index} have shape {weights.shape}, "
-                                 f"their parameter {p.data.shape}")
-            slow[p] = np.array(weights, dtype=p.data.dtype, order="C")
+            slow[p] = loaded_array(f"Lookahead: slow weights {index}", weights, p.data)
         return slow
 
 
 def _check_settings(k, alpha):
     """Check Lookahead's k (an int >= 1) and alpha (in [0, 1])."""
-    k = _plain_number(k)
+    k = plain_number(k)
     if isinstance(k, bool) or not isinstance(k, numbers.Integral):
         raise TypeError(f"Lookahead: k must be an int, got {type(k).__name__}")
     if k < 1:
@@ -172,9 +165,3 @@ def _check_settings(k, alpha):
     check_number("Lookahead", "slow update rate alpha", alpha, lambda v: 0 <= v <= 1,
                  "0 <= alpha <= 1")
 
-
-def _plain_number(value):
-    """A Python number from a loaded one (NumPy scalars and 0-d arrays come back so)."""
-    if isinstance(value, np.ndarray) and value.ndim == 0 or isinstance(value, np.generic):
-        return value.item()
-    return value

@@ -106,22 +106,31 @@ def _check_param_state(optimizer, owner, index, saved, p, group):
                          f"hyper-parameters?)")
     state = {"step": _check_step(where, saved["step"])}
     for name in names:
-        value = saved[name]
-        if not isinstance(value, np.ndarray):
-            raise TypeError(f"{where}: {name!r} must be an ndarray, got {type(value).__name__}")
-        if value.dtype.kind not in "fiu":
-            raise TypeError(f"{where}: {name!r} must hold numbers, got dtype {value.dtype}")
-        if value.shape != p.data.shape:
-            raise ValueError(f"{where}: {name!r} has shape {value.shape}, its parameter "
-                             f"{p.data.shape}")
-        state[name] = np.array(value, dtype=p.data.dtype, order="C")
+        state[name] = loaded_array(f"{where}: {name!r}", saved[name], p.data)
     return state
 
 
+def loaded_array(where, value, parameter):
+    """A loaded array for ``parameter`` (an ndarray): checked, and copied into its dtype."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{where} must be an ndarray, got {type(value).__name__}")
+    if value.dtype.kind not in "fiu":
+        raise TypeError(f"{where} must hold numbers, got dtype {value.dtype}")
+    if value.shape != parameter.shape:
+        raise ValueError(f"{where} has shape {value.shape}, its parameter {parameter.shape}")
+    return np.array(value, dtype=parameter.dtype, order="C")
+
+
+def plain_number(value):
+    """A loaded number as a Python one (NumPy scalars and 0-d arrays come back from files)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 or isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 def _check_step(where, step):
-    """A saved step count as an int (PyTorch saves it as a float; NumPy may give a 0-d array)."""
-    if isinstance(step, np.ndarray) and step.ndim == 0 or isinstance(step, np.generic):
-        step = step.item()
+    """A saved step count as an int (PyTorch saves it as a float)."""
+    step = plain_number(step)
     if isinstance(step, bool) or not isinstance(step, numbers.Real):
         raise TypeError(f"{where}: 'step' must be a number, got {type(step).__name__}")
     if not (step >= 0 and float(step).is_integer()):
