@@ -118,3 +118,12 @@ def test_update_arrays_is_a_step_on_plain_arrays(name, config, backend):
     for p, array, state in zip(params, arrays, states, strict=True):
         np.testing.assert_array_equal(p.data, array)
         assert state["step"] == opt.state[p]["step"] == 4
+
+
+def test_the_python_backend_runs_what_numba_compiles():
+    from minigrad.optim.adam import adam
+    from minigrad.optim.backends import build as build_update
+
+    compiled = build_update(adam, "numba").serial
+    assert compiled.py_func is build_update(adam, "python").serial
+    assert compiled.py_func.__code__.co_code == adam.__code__.co_code

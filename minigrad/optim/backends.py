@@ -1,14 +1,18 @@
 """Run an optimizer's update function three ways: 'numba' (compiled), 'python' (as is), 'numpy'.
 
 Each algorithm's update is one plain Python function over the 1-D arrays of one parameter
-(``param, grad, state...``) with the paper's hyper-parameters as keywords, whose element loop is
-written ``for i in prange(param.size):``, with ``prange`` imported from here, where it is plain
-``range``. The three backends run that one function:
+(``param, grad, state...``), with the paper's hyper-parameters as keywords. It computes its
+per-step scalars first, casting them to the arrays' dtype (a Python float is float64 and would
+widen a float32 loop), then runs its element loop, written ``for i in prange(param.size):``
+with ``prange`` imported from here, where it is plain ``range``. The three backends run that one
+function:
 
-- 'python' calls it as it is: the interpreter walks the loop element by element.
-- 'numba' compiles it with ``numba.njit`` (one machine-code version per combination of argument
-  types, a state array being None included, each cached on disk); for large tensors a second
-  build binds ``prange`` to ``numba.prange``, which splits the loop over the cores.
+- 'python' runs it in the interpreter, element by element (it is the ``py_func`` of the
+  'numba' build).
+- 'numba' compiles it with ``numba.njit``: one machine-code version per combination of argument
+  types (a state array being None is a type of its own, and its branches are compiled away),
+  each cached on disk. For large tensors a second build binds ``prange`` to ``numba.prange``,
+  which splits the loop over the cores.
 - 'numpy' runs it with ``prange`` bound to :func:`whole_array_pass`, a "loop" of one iteration
   whose index is ``...``: every ``x[i]`` is then the whole array, and each statement of the loop
   body becomes one vectorised NumPy operation. An update function must therefore read and write
@@ -48,6 +52,7 @@ if "MINIGRAD_OPTIM_PARALLEL_MIN_SIZE" in os.environ:
 NUMBA_OPTIONS = dict(cache=True, error_model="numpy")
 
 _builds = {}  # (update function, backend) -> its Build
+_positional = {}  # update function -> the same function taking every argument positionally
 
 
 def whole_array_pass(size):
@@ -95,13 +100,20 @@ def build(update, backend):
     if key not in _builds:
         name = update.__name__
         if backend == "python":
-            _builds[key] = Build(name, _rebind(update, range, name))
+            _builds[key] = Build(name, _interpreted(update))
         elif backend == "numpy":
             _builds[key] = Build(name, _rebind(update, whole_array_pass, f"{name}_numpy"))
         else:
             _builds[key] = Build(name, _compile(update, parallel=False),
                                  _compile(update, parallel=True))
     return _builds[key]
+
+
+def _interpreted(update):
+    """``update`` as the 'python' backend runs it, and as 'numba' compiles it (made once)."""
+    if update not in _positional:
+        _positional[update] = _rebind(update, range, update.__name__)
+    return _positional[update]
 
 
 def _rebind(update, prange, name):
@@ -119,13 +131,12 @@ def _compile(update, parallel):
     """``numba.njit`` of ``update``; the parallel build binds ``prange`` to ``numba.prange``."""
     import numba  # here, not at the top: importing minigrad must not import numba
 
-    name = update.__name__
     if parallel:
         # Its own name gives the parallel build its own entries in Numba's on-disk cache.
-        update = _rebind(update, numba.prange, f"{name}_parallel")
+        function = _rebind(update, numba.prange, f"{update.__name__}_parallel")
     else:
-        update = _rebind(update, range, name)
-    return numba.njit(**NUMBA_OPTIONS, parallel=parallel)(update)
+        function = _interpreted(update)
+    return numba.njit(**NUMBA_OPTIONS, parallel=parallel)(function)
 
 
 def update_in_place(run, data, *arguments):
