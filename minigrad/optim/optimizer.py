@@ -17,7 +17,9 @@ gradient::
     p._version += 1                            # so backward can tell that p changed in place
 
 A step first checks every parameter of every group and only then writes: a step that raises has
-changed nothing.
+changed nothing. The checked calls of a group's step are kept and reused at the next step while
+nothing they rely on has changed (plan.py): for many small tensors, the checks cost more than
+the arithmetic.
 """
 
 import inspect
@@ -44,22 +46,24 @@ class Optimizer:
     """
 
     update = None  # the algorithm's update function (set by each subclass)
-    _keys_added_later = ()  # group keys that older checkpoints lack (loaded with the default)
+    _keys_added_later = ()  # group keys older checkpoints lack: loading gives them the default
 
     def __init_subclass__(cls, **kwargs):
+        """Read the contract off the update function's signature (see the module docstring)."""
         super().__init_subclass__(**kwargs)
-        if cls.update is not None:
-            parameters = inspect.signature(cls.update).parameters.values()
-            positional = [p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD]
-            #: the update function's state arrays, in its argument order (after param, grad)
-            cls._state_arrays = tuple(positional[2:])
-            #: the param-group keys the update function takes as keywords
-            cls._hyperparameters = tuple(p.name for p in parameters
-                                         if p.kind is p.KEYWORD_ONLY and p.name != "step")
-            #: whether it takes the step count (as its last parameter)
-            cls._takes_step = "step" in inspect.signature(cls.update).parameters
-            if cls._takes_step and list(inspect.signature(cls.update).parameters)[-1] != "step":
-                raise TypeError(f"{cls.__name__}: the update function's step must come last")
+        if cls.update is None:
+            return
+        parameters = list(inspect.signature(cls.update).parameters.values())
+        names = [p.name for p in parameters]
+        if "step" in names[:-1]:
+            raise TypeError(f"{cls.__name__}: the update function's step must come last")
+        #: the update function's state arrays, in its argument order (after param and grad)
+        cls._state_arrays = tuple(p.name for p in parameters[2:]
+                                  if p.kind is p.POSITIONAL_OR_KEYWORD)
+        #: the param-group keys it takes as keywords, in its order
+        cls._hyperparameters = tuple(p.name for p in parameters
+                                     if p.kind is p.KEYWORD_ONLY and p.name != "step")
+        cls._takes_step = names[-1] == "step"
 
     def __new__(cls, *args, **kwargs):
         """Make the optimizer; Keras' argument names get a TypeError naming PyTorch's."""
