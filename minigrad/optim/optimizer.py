@@ -168,7 +168,7 @@ class Optimizer:
         gradients = plan.current_gradients(self, group) if plan is not None else None
         if gradients is None:
             plan = self._plans[id(group)] = StepPlan(self, group)
-            gradients = plan.gradients
+            gradients = plan.first_gradients()
         return plan, gradients
 
     def _hyperparameters_of(self, group):

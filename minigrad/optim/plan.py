@@ -42,11 +42,15 @@ class StepPlan:
         self.datas = list(map(_data, self.params))
         self.shapes = list(map(_shape, self.datas))
         self.dtypes = list(map(_dtype, self.datas))
-        # A gradient of another dtype is read through a copy in its parameter's dtype (a plan
-        # is reused only for gradients of the parameters' dtypes).
-        self.gradients = [g if g.dtype == dtype else g.astype(dtype)
-                          for g, dtype in zip(map(_grad, self.params), self.dtypes, strict=True)]
         self.calls = None  # made at the first run, once every parameter has its state
+
+    def first_gradients(self):
+        """The gradients for the plan's first run, each in its parameter's dtype.
+
+        A gradient of another dtype is read through a copy (a plan is not reused for those).
+        """
+        return [g if g.dtype == dtype else g.astype(dtype)
+                for g, dtype in zip(map(_grad, self.params), self.dtypes, strict=True)]
 
     def current_gradients(self, optimizer, group):
         """The group's gradients if this plan still holds for them, else None."""
