@@ -11,8 +11,8 @@ per parameter. Anything else (a parameter added or given a gradient, a ``p.data`
 array replaced, a gradient missing or misshapen, a state dict loaded, hyper-parameters that keep
 other state, another backend) makes the optimizer plan afresh, with every check.
 
-A plan writes only where a step writes (each parameter's array and state, in place) and keeps
-no memory of its own.
+A plan writes only where a step writes (each parameter's array and state, in place); the only
+memory it keeps is a contiguous buffer for each non-contiguous parameter.
 """
 
 from operator import attrgetter, getitem, is_
