@@ -1,5 +1,7 @@
 """The three backends agree, and the numba backend allocates nothing per step."""
 
+import os
+import subprocess
 import sys
 import tracemalloc
 
@@ -8,7 +10,6 @@ import pytest
 from optim_helpers import CASES, build, make_grads, make_params, run
 
 import minigrad
-from minigrad import optim
 
 
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
@@ -47,12 +48,19 @@ def test_large_tensor_parallel_build_agrees(monkeypatch, name, config):
         np.testing.assert_allclose(a, b, rtol=1e-6)
 
 
-def test_env_var_sets_default_backend(monkeypatch, rng):
-    monkeypatch.setenv("MINIGRAD_OPTIM_BACKEND", "python")
-    assert optim.SGD(make_params(rng)).param_groups[0]["backend"] == "python"
-    monkeypatch.setenv("MINIGRAD_OPTIM_BACKEND", "fortran")
-    with pytest.raises(ValueError, match="unknown backend 'fortran'"):
-        optim.SGD(make_params(rng))
+def test_env_var_sets_default_backend():
+    """$MINIGRAD_OPTIM_BACKEND, read at import, is the default shown in the signatures."""
+    code = ("import inspect, numpy as np, minigrad; from minigrad import optim; "
+            "p = minigrad.Tensor(np.zeros(2), requires_grad=True); "
+            "print(inspect.signature(optim.Adam).parameters['backend'].default); "
+            "print(optim.SGD([p]).param_groups[0]['backend'])")
+    env = dict(os.environ, MINIGRAD_OPTIM_BACKEND="python")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["python", "python"]
+    env["MINIGRAD_OPTIM_BACKEND"] = "fortran"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert "ValueError: SGD: unknown backend 'fortran'" in out.stderr
 
 
 @pytest.mark.parametrize("name, config", CASES)
@@ -83,9 +91,39 @@ def test_numba_allocates_no_arrays_per_step(name, config, backend, rng):
 
 
 def test_importing_minigrad_does_not_import_numba():
-    import subprocess
-
     code = "import sys, minigrad, minigrad.optim; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     assert minigrad is not None
+
+
+@pytest.mark.parametrize("backend", ["numba", "python", "numpy"])
+@pytest.mark.parametrize("name, config", CASES)
+def test_update_arrays_is_a_step_on_plain_arrays(name, config, backend):
+    """The seam a compiled training step uses runs the same update as step()."""
+    rng = np.random.default_rng(5)
+    shapes = [(3, 2), (4,)]
+    params = make_params(rng, shapes=shapes)
+    arrays = [p.data.copy() for p in params]
+    grads = make_grads(rng, shapes, 4)
+    opt = build(name, params, config, backend)
+    run(opt, params, grads)
+    twin = build(name, make_params(rng, shapes=shapes), config, backend)
+    group = twin.param_groups[0]
+    states = [{"step": 0, **{key: np.zeros_like(a) for key in twin._state_names(group)}}
+              for a in arrays]
+    for step in grads:
+        for array, grad, state in zip(arrays, step, states, strict=True):
+            twin.update_arrays(group, array, grad, state)
+    for p, array, state in zip(params, arrays, states, strict=True):
+        np.testing.assert_array_equal(p.data, array)
+        assert state["step"] == opt.state[p]["step"] == 4
+
+
+def test_the_python_backend_runs_what_numba_compiles():
+    from minigrad.optim.adam import adam
+    from minigrad.optim.backends import build as build_update
+
+    compiled = build_update(adam, "numba").serial
+    assert compiled.py_func is build_update(adam, "python").serial
+    assert compiled.py_func.__code__.co_code == adam.__code__.co_code

@@ -64,3 +64,113 @@ def test_load_rejects_mismatched_groups(rng):
         opt.load_state_dict({"state": {}, "param_groups": []})
     with pytest.raises(ValueError, match="doesn't match the size"):
         opt.load_state_dict({"state": {}, "param_groups": [{"params": [0]}]})
+
+
+def _trained(name, config, rng, steps=3):
+    """An optimizer over fresh parameters after a few steps."""
+    params = make_params(rng)
+    opt = build(name, params, config)
+    run(opt, params, make_grads(rng, SHAPES, steps))
+    return params, opt
+
+
+def _bad_dicts(name, good):
+    """(description, bad state dict, error type, message) for optimizer ``name``."""
+    def edited(edit):
+        bad = _plain(good)
+        edit(bad)
+        return bad
+
+    def set_group(key, value):
+        return lambda d: d["param_groups"][0].__setitem__(key, value)
+
+    def set_state(index, key, value):
+        return lambda d: d["state"][index].__setitem__(key, value)
+
+    def drop_state(index, key):
+        return lambda d: d["state"][index].pop(key)
+
+    cases = [
+        ("not a dict", [good], TypeError, "a state dict must be a dict"),
+        ("no state", {"param_groups": good["param_groups"]}, ValueError, "has no 'state'"),
+        ("negative lr", edited(set_group("lr", -0.1)), ValueError, "invalid learning rate: -0.1"),
+        ("lr of a wrong type", edited(set_group("lr", "fast")), TypeError,
+         "learning rate must be a real number"),
+        ("missing step", edited(drop_state(1, "step")), ValueError,
+         r"loaded state of parameter 1 has keys .* expected"),
+        ("negative step", edited(set_state(1, "step", -2)), ValueError, "invalid 'step': -2"),
+        ("fractional step", edited(set_state(1, "step", 2.5)), ValueError, "invalid 'step': 2.5"),
+        ("step of a wrong type", edited(set_state(1, "step", "2")), TypeError,
+         "'step' must be a number"),
+        ("state keyed by name", edited(lambda d: d["state"].__setitem__("w", {})), TypeError,
+         "keyed by parameter index"),
+        ("state of an unknown parameter", edited(lambda d: d["state"].__setitem__(7, {})),
+         ValueError, "entry for parameter 7"),
+        ("params as names", edited(set_group("params", ["a", "b", "c"])), TypeError,
+         "list its parameters as indices"),
+        ("a parameter twice", edited(set_group("params", [0, 1, 1])), ValueError,
+         "list parameter 1 twice"),
+    ]
+    array_keys = [k for k in good["state"][1] if k != "step"]
+    if array_keys:
+        key = array_keys[0]
+        cases += [
+            ("array of another shape", edited(set_state(1, key, np.zeros((3, 7)))), ValueError,
+             rf"{key!r} has shape \(3, 7\), its parameter \(7,\)"),
+            ("array as a list", edited(set_state(1, key, [0.0] * 7)), TypeError,
+             f"{key!r} must be an ndarray, got list"),
+            ("array of strings", edited(set_state(1, key, np.array(["a"] * 7))), TypeError,
+             f"{key!r} must hold numbers"),
+            ("missing array", edited(drop_state(2, key)), ValueError,
+             r"state of parameter 2 has keys"),
+        ]
+    if "betas" in good["param_groups"][0]:
+        cases += [("betas of length 3", edited(set_group("betas", [0.9, 0.99, 0.999])),
+                   ValueError, "betas must be a pair"),
+                  ("beta out of range", edited(set_group("betas", [0.9, 1.5])), ValueError,
+                   "invalid beta parameter at index 1: 1.5")]
+    return cases
+
+
+@pytest.mark.parametrize("name, config", [("SGD", dict(lr=0.1, momentum=0.9)),
+                                          ("Adam", dict(lr=0.01, amsgrad=True)),
+                                          ("RMSprop", dict(centered=True))])
+def test_a_bad_state_dict_raises_and_changes_nothing(name, config, rng):
+    params, opt = _trained(name, config, rng)
+    good = opt.state_dict()
+    other_params, other = _trained(name, dict(config, lr=0.5), np.random.default_rng(9), 5)
+    new = other.state_dict()  # different values everywhere: a half-applied load would show
+    for description, bad, error, message in _bad_dicts(name, new):
+        with pytest.raises(error, match=message):
+            opt.load_state_dict(bad)
+        after = opt.state_dict()
+        assert after["param_groups"] == good["param_groups"], description
+        assert after["state"].keys() == good["state"].keys(), description
+        for i, state in good["state"].items():
+            for key, value in state.items():
+                np.testing.assert_array_equal(after["state"][i][key], value, err_msg=description)
+    opt.load_state_dict(new)  # and the good one loads
+    assert opt.state_dict()["param_groups"][0]["lr"] == 0.5
+
+
+@pytest.mark.parametrize("source, target", [
+    (("Adam", {}), ("SGD", dict(momentum=0.9))),
+    (("SGD", dict(momentum=0.9)), ("Adam", {})),
+    (("Adam", {}), ("AdaBelief", {})),
+])
+def test_another_algorithms_state_is_refused(source, target, rng):
+    _, donor = _trained(source[0], dict(source[1], lr=0.1), rng)
+    params, opt = _trained(target[0], dict(target[1], lr=0.1), rng)
+    good = opt.state_dict()
+    with pytest.raises(ValueError, match="another optimizer's"):
+        opt.load_state_dict(donor.state_dict())
+    assert opt.state_dict()["param_groups"] == good["param_groups"]
+
+
+def test_an_older_adam_checkpoint_without_decoupled_weight_decay_loads(rng):
+    params, opt = _trained("AdamW", dict(lr=0.1), rng)
+    saved = opt.state_dict()
+    del saved["param_groups"][0]["decoupled_weight_decay"]
+    fresh = optim.AdamW(params)
+    fresh.load_state_dict(saved)
+    assert fresh.param_groups[0]["decoupled_weight_decay"] is True

@@ -6,6 +6,7 @@ from optim_helpers import make_params
 
 import minigrad
 from minigrad import optim
+from minigrad.optim import backends
 
 BAD_VALUES = [
     (optim.SGD, dict(lr=-0.1), "SGD: invalid learning rate: -0.1"),
@@ -96,6 +97,9 @@ def test_learning_rate_alias(rng):
     assert optim.RMSprop(make_params(rng)).param_groups[0]["lr"] == 1e-2
     assert optim.Lion(make_params(rng)).param_groups[0]["lr"] == 1e-4
     assert optim.AdamW(make_params(rng)).param_groups[0]["weight_decay"] == 1e-2
+    assert optim.SGD(make_params(rng), learning_rate=0.5).param_groups[0]["lr"] == 0.5
+    with pytest.raises(TypeError, match="got both lr=0.001 and learning_rate=0.1"):
+        optim.Adam(make_params(rng), 0.001, learning_rate=0.1)  # lr given by position
 
 
 @pytest.mark.parametrize("backend", ["numba", "python", "numpy"])
@@ -136,3 +140,62 @@ def test_step_returns_closure_loss_and_zero_grad(rng):
     assert np.all(params[0].grad == 0) and np.all(shared == 1)  # a new array: shared untouched
     opt.zero_grad()
     assert all(p.grad is None for p in params)
+
+
+KERAS_NAMES = [
+    (optim.Adam, "beta_1", r"betas=\(beta_1, beta_2\)"),
+    (optim.Adam, "beta_2", r"betas=\(beta_1, beta_2\)"),
+    (optim.AdamW, "beta_1", r"betas=\(beta_1, beta_2\)"),
+    (optim.Lion, "beta_2", r"betas=\(beta_1, beta_2\)"),
+    (optim.Adam, "epsilon", "equivalent is eps"),
+    (optim.RMSprop, "epsilon", "equivalent is eps"),
+    (optim.AdaBelief, "epsilon", "equivalent is eps"),
+    (optim.RMSprop, "rho", "equivalent is alpha"),
+    (optim.SGD, "decay", "a scheduler from minigrad.optim.lr_scheduler"),
+    (optim.Adam, "clipnorm", r"clip_grad_norm_\(params, max_norm\) before step\(\)"),
+    (optim.SGD, "clipvalue", r"clip_grad_value_"),
+    (optim.Adam, "use_ema", "no equivalent"),
+]
+
+
+@pytest.mark.parametrize("cls, keras_name, hint", KERAS_NAMES)
+def test_keras_argument_names_name_the_pytorch_equivalent(cls, keras_name, hint, rng):
+    with pytest.raises(TypeError, match=rf"{cls.__name__}: got an unexpected keyword argument "
+                                        rf"'{keras_name}', which is Keras' name; .*{hint}"):
+        cls(make_params(rng), **{keras_name: 0.9})
+
+
+def test_other_unknown_arguments_still_raise_pythons_error(rng):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'nesterov'"):
+        optim.Adam(make_params(rng), nesterov=True)
+
+
+@pytest.mark.parametrize("cls, defaults", [
+    (optim.SGD, dict(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False)),
+    (optim.RMSprop, dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                         centered=False)),
+    (optim.Adam, dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
+                      decoupled_weight_decay=False)),
+    (optim.AdamW, dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                       amsgrad=False)),
+    (optim.AdaBelief, dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-16, weight_decay=0.0,
+                           decoupled_weight_decay=True, amsgrad=False)),
+    (optim.Lion, dict(lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0)),
+])
+def test_signatures_show_the_real_defaults(cls, defaults, rng):
+    import inspect
+    import pydoc
+
+    parameters = inspect.signature(cls).parameters
+    assert {name: parameters[name].default for name in defaults} == defaults
+    assert parameters["backend"].default == backends.DEFAULT_BACKEND  # 'numba' but for the env
+    assert parameters["learning_rate"].default is None  # the alias: "not given"
+    assert "lr=0.001" in pydoc.render_doc(optim.Adam, renderer=pydoc.plaintext)
+    group = cls(make_params(rng)).param_groups[0]
+    assert {name: group[name] for name in defaults} == defaults
+
+
+@pytest.mark.parametrize("cls", [optim.SGD, optim.RMSprop, optim.Adam, optim.AdamW,
+                                 optim.AdaBelief, optim.Lion])
+def test_docstrings_say_where_keras_differs(cls):
+    assert "Keras" in cls.__doc__

@@ -1,7 +1,7 @@
-"""Optimizers whose per-element updates are written once and run three ways.
+"""Optimizers, each one file with its update written once as the paper's equations, run three ways.
 
 Every optimizer takes ``backend='numba'`` (compiled; the default, or $MINIGRAD_OPTIM_BACKEND),
-``'python'`` (the same loop in the interpreter) or ``'numpy'`` (vectorised).
+``'python'`` (the same function in the interpreter) or ``'numpy'`` (the same function, vectorised).
 """
 
 from . import lr_scheduler

@@ -1,18 +1,25 @@
-"""Run a kernel of ``kernels.py`` three ways: 'numba' (compiled), 'python' (as is), 'numpy'.
+"""Run an optimizer's update function three ways: 'numba' (compiled), 'python' (as is), 'numpy'.
 
-``get_kernel(name, backend)`` returns a callable with the kernel's signature. Numba is imported
-only when a 'numba' kernel is first asked for, so ``import minigrad`` stays light.
+Each algorithm's update is one plain Python function over the 1-D arrays of one parameter
+(``param, grad, state...``), with the paper's hyper-parameters as keywords. It computes its
+per-step scalars first, casting them to the arrays' dtype (a Python float is float64 and would
+widen a float32 loop), then runs its element loop, written ``for i in prange(param.size):``
+with ``prange`` imported from here, where it is plain ``range``. The three backends run that one
+function:
 
-What makes the Numba build fast (each measured with perf/bench_optim.py):
-- ``error_model='numpy'``: Python's error model adds a zero-division check that blocks SIMD.
-- scalars arrive already cast to the arrays' dtype (done by the optimizers), so a float32 loop
-  never widens to float64.
-- one call updates a whole tuple of tensors, so dispatch is paid per call, not per tensor; tuples
-  have a fixed width (numba compiles one machine-code version per tuple length, so a fixed width
-  means one compile per kernel and dtype, cached on disk by ``cache=True``), except that a single
-  tensor goes alone, in 1-tuples: the optimizers' flat buffers (flat.py) and large tensors.
-- tensors of at least ``PARALLEL_MIN_SIZE[kernel]`` elements go to a second build with
-  ``parallel=True``, whose element loop is a ``prange`` over the cores (see below).
+- 'python' runs it in the interpreter, element by element (it is the ``py_func`` of the
+  'numba' build).
+- 'numba' compiles it with ``numba.njit``: one machine-code version per combination of argument
+  types (a state array being None is a type of its own, and its branches are compiled away),
+  each cached on disk. For large tensors a second build binds ``prange`` to ``numba.prange``,
+  which splits the loop over the cores.
+- 'numpy' runs it with ``prange`` bound to :func:`whole_array_pass`, a "loop" of one iteration
+  whose index is ``...``: every ``x[i]`` is then the whole array, and each statement of the loop
+  body becomes one vectorised NumPy operation. An update function must therefore read and write
+  its arrays only at ``[i]`` and never change a local in place (``d += ...``): under 'numpy' a
+  local may be a view of an array.
+
+Numba is imported only when a 'numba' update is first asked for, so ``import minigrad`` stays light.
 """
 
 import os
@@ -20,42 +27,41 @@ import types
 
 import numpy as np
 
-from . import kernels, vectorised
-
 BACKENDS = ("numba", "python", "numpy")
 
-# Tensors this large or larger are updated by the multi-threaded build. Starting and joining
-# the threads costs ~10 us, so splitting pays once a kernel's serial loop takes longer than about
-# 40 us: sooner for kernels with a square root and a division per element (~0.5 ns/element)
-# than for SGD's multiply-adds, which run near memory speed. Measured on a 2-core EPYC (Zen 3),
-# float32, one tensor, the parallel/serial step-time ratio: Adam 1.33 at 32768 elements, 0.83 at
-# 65536; RMSprop and Lion 1.08-1.12 at 65536, 0.80-0.90 at 131072; SGD 1.07 at 262144, 0.77 at
-# 524288 (perf/README.md). $MINIGRAD_OPTIM_PARALLEL_MIN_SIZE sets one threshold for all kernels
-# (a huge value turns the parallel build off). Like any OpenMP code, PyTorch's included, the
-# parallel build slows down badly when other processes hold the cores.
-PARALLEL_MIN_SIZE = {"adam": 65_536, "adabelief": 65_536, "rmsprop": 131_072, "lion": 131_072,
-                     "sgd": 524_288, "lookahead": 524_288}
+#: The range of the update functions' element loops; the backends rebind it (see above).
+prange = range
+
+#: The backend an optimizer uses when given none: $MINIGRAD_OPTIM_BACKEND (read when minigrad is
+#: imported) or 'numba'.
+DEFAULT_BACKEND = os.environ.get("MINIGRAD_OPTIM_BACKEND", "numba")
+
+# A tensor this large or larger is updated by the multi-threaded build. Starting and joining the
+# threads costs ~10 us, so splitting pays once the serial loop takes longer than ~40 us: sooner for
+# updates with a square root and a division per element than for SGD's multiply-adds, which run
+# near memory speed (the measurements are in perf/README.md). $MINIGRAD_OPTIM_PARALLEL_MIN_SIZE
+# sets one threshold for all (a huge value turns the multi-threaded build off).
+PARALLEL_MIN_SIZE = {"sgd": 524_288, "rmsprop": 131_072, "adam": 65_536, "adabelief": 65_536,
+                     "lion": 131_072, "lookahead": 524_288}
 if "MINIGRAD_OPTIM_PARALLEL_MIN_SIZE" in os.environ:
     PARALLEL_MIN_SIZE = dict.fromkeys(
         PARALLEL_MIN_SIZE, int(os.environ["MINIGRAD_OPTIM_PARALLEL_MIN_SIZE"]))
 
-# How many tensors one compiled call takes; shorter tuples are padded with empty arrays.
-TUPLE_WIDTH = 8
+# cache=True: compiled once per machine, not per process. error_model='numpy': Python's error
+# model adds a zero-division check that keeps the loops from being vectorised (SIMD).
+NUMBA_OPTIONS = dict(cache=True, error_model="numpy")
 
-_compiled = {}  # (kernel name, parallel) -> numba dispatcher
-_numba_kernels = {}  # kernel name -> its _NumbaKernel (built once: optimizers ask every step)
-_empty = {}  # dtype -> an empty 1-D array used as padding
+_builds = {}  # (update function, backend) -> its Build
+_positional = {}  # update function -> the same function taking every argument positionally
 
 
-def default_backend():
-    """The backend used when an optimizer is given none: $MINIGRAD_OPTIM_BACKEND or 'numba'."""
-    return os.environ.get("MINIGRAD_OPTIM_BACKEND", "numba")
+def whole_array_pass(size):
+    """The 'numpy' backend's ``prange``: one iteration, whose index ``...`` selects everything."""
+    return (...,)
 
 
 def check_backend(owner, backend):
-    """Return ``backend`` (or the default when None) after checking that it is a known name."""
-    if backend is None:
-        backend = default_backend()
+    """Return ``backend`` after checking that it is a known name."""
     if not isinstance(backend, str):
         raise TypeError(f"{owner}: backend must be a string, got {type(backend).__name__}")
     if backend not in BACKENDS:
@@ -63,84 +69,99 @@ def check_backend(owner, backend):
     return backend
 
 
-def get_kernel(name, backend):
-    """Return the kernel ``name`` of kernels.py for ``backend``, a callable over tuples."""
-    if backend == "python":
-        return getattr(kernels, name)
-    if backend == "numpy":
-        return getattr(vectorised, name)
-    if name not in _numba_kernels:
-        _numba_kernels[name] = _NumbaKernel(name, _compile(name, parallel=False),
-                                            _compile(name, parallel=True))
-    return _numba_kernels[name]
+class Build:
+    """An update function made ready for one backend, with a multi-threaded twin for large sizes.
 
+    ``for_size(n)`` is the callable to run on a tensor of ``n`` elements; it takes the update
+    function's own arguments.
+    """
 
-def _compile(name, parallel):
-    """The Numba dispatcher for a kernel; compiled lazily per argument types, cached on disk."""
-    key = (name, parallel)
-    if key not in _compiled:
-        import numba  # here, not at the top: importing minigrad must not import numba
-
-        function = getattr(kernels, name)
-        if parallel:
-            # Same code, but with `prange` bound to numba.prange and its own name, so the two
-            # builds get separate on-disk cache entries (numba keys its cache by name and code).
-            function = types.FunctionType(
-                function.__code__, {**function.__globals__, "prange": numba.prange},
-                f"{name}_parallel", function.__defaults__, function.__closure__)
-            function.__qualname__ = f"{name}_parallel"
-        _compiled[key] = numba.njit(cache=True, error_model="numpy", parallel=parallel)(function)
-    return _compiled[key]
-
-
-class _NumbaKernel:
-    """Calls a compiled kernel over fixed-width tuples, large tensors on the parallel build."""
-
-    def __init__(self, name, serial, parallel):
+    def __init__(self, name, serial, parallel=None):
         self.name = name
         self.serial = serial
         self.parallel = parallel
 
-    def __call__(self, *args):
-        params = args[0]
-        threshold = PARALLEL_MIN_SIZE[self.name]  # read at call time: tests and benchmarks set it
-        if len(params) == 1:  # one tensor (a flat buffer, say): no chunking or padding to do
-            (self.serial if params[0].size < threshold else self.parallel)(*args)
-            return
-        arrays = [a for a in args if isinstance(a, tuple)]
-        scalars = args[len(arrays):]
-        large = [t for t, p in enumerate(params) if p.size >= threshold]
-        if not large:
-            _call_in_chunks(self.serial, arrays, scalars)
-            return
-        small = [t for t in range(len(params)) if params[t].size < threshold]
-        for compiled, picked in ((self.parallel, large), (self.serial, small)):
-            if picked:
-                _call_in_chunks(compiled, [tuple(a[t] for t in picked) for a in arrays], scalars)
+    def for_size(self, size):
+        """The build to run on a tensor of ``size`` elements."""
+        # PARALLEL_MIN_SIZE is read at call time: tests and benchmarks change it.
+        if self.parallel is not None and size >= PARALLEL_MIN_SIZE.get(self.name, 65_536):
+            return self.parallel
+        return self.serial
 
 
-def _call_in_chunks(compiled, arrays, scalars):
-    """Call ``compiled`` on TUPLE_WIDTH tensors at a time, padding the last call.
+def build(update, backend):
+    """The :class:`Build` of the update function ``update`` for ``backend`` (made once, kept).
 
-    A single tensor (a flat buffer, or one large tensor) goes alone in 1-tuples: Numba unboxes
-    every array it is passed, padding included (~0.2-0.4 us each), so this saves ~3 us per call
-    for the price of a second compiled version of the kernel.
+    The builds take every argument positionally, in the signature's order, the keyword-only
+    hyper-parameters included: Numba checks keyword arguments in Python, which costs more than
+    a small tensor's whole update.
     """
-    count = len(arrays[0])
-    if count == 1:
-        compiled(*arrays, *scalars)
-        return
-    for start in range(0, count, TUPLE_WIDTH):
-        chunk = [a[start:start + TUPLE_WIDTH] for a in arrays]
-        missing = TUPLE_WIDTH - len(chunk[0])
-        if missing:
-            pad = (_empty_like(chunk[0][0]),) * missing
-            chunk = [c + pad for c in chunk]
-        compiled(*chunk, *scalars)
+    key = (update, backend)
+    if key not in _builds:
+        name = update.__name__
+        if backend == "python":
+            _builds[key] = Build(name, _interpreted(update))
+        elif backend == "numpy":
+            _builds[key] = Build(name, _rebind(update, whole_array_pass, f"{name}_numpy"))
+        else:
+            _builds[key] = Build(name, _compile(update, parallel=False),
+                                 _compile(update, parallel=True))
+    return _builds[key]
 
 
-def _empty_like(array):
-    """A cached empty 1-D array of ``array``'s dtype (a no-op tensor for padding tuples)."""
-    if array.dtype not in _empty:
-        _empty[array.dtype] = np.empty(0, array.dtype)
-    return _empty[array.dtype]
+def _interpreted(update):
+    """``update`` as the 'python' backend runs it, and as 'numba' compiles it (made once)."""
+    if update not in _positional:
+        _positional[update] = _rebind(update, range, update.__name__)
+    return _positional[update]
+
+
+def _rebind(update, prange, name):
+    """``update`` named ``name``, with ``prange`` bound as given and every parameter positional."""
+    code = update.__code__
+    code = code.replace(co_argcount=code.co_argcount + code.co_kwonlyargcount,
+                        co_kwonlyargcount=0)
+    function = types.FunctionType(code, {**update.__globals__, "prange": prange}, name)
+    function.__qualname__ = name
+    function.__doc__ = update.__doc__
+    return function
+
+
+def _compile(update, parallel):
+    """``numba.njit`` of ``update``; the parallel build binds ``prange`` to ``numba.prange``."""
+    import numba  # here, not at the top: importing minigrad must not import numba
+
+    if parallel:
+        # Its own name gives the parallel build its own entries in Numba's on-disk cache.
+        function = _rebind(update, numba.prange, f"{update.__name__}_parallel")
+    else:
+        function = _interpreted(update)
+    return numba.njit(**NUMBA_OPTIONS, parallel=parallel)(function)
+
+
+def update_in_place(run, data, *arguments):
+    """Run the :class:`Build` ``run`` on ``data`` (any layout) and ``arguments``, in place.
+
+    The update functions loop over 1-D arrays: a C-contiguous ``data`` is passed as its 1-D view,
+    any other (a transposed or reversed view, say) through a contiguous copy written back after.
+    """
+    update = run.for_size(data.size)
+    if data.flags.c_contiguous:
+        update(data.ravel(), *arguments)
+    else:
+        through_a_copy(update, data)(np.empty(data.size, data.dtype), *arguments)
+
+
+def through_a_copy(update, data):
+    """``update`` for a non-contiguous ``data``: it runs on a contiguous copy, then written back.
+
+    The returned function takes, in place of ``data``'s 1-D view, a 1-D buffer of its size.
+    The memory ``data`` views is thus updated as it would be in place, and parameters tied to it
+    (sharing its memory) stay tied.
+    """
+    def copy_in_and_out(buffer, *arguments):
+        copy = buffer.reshape(data.shape)
+        np.copyto(copy, data)  # the current values: a parameter tied to this one may have moved
+        update(buffer, *arguments)
+        np.copyto(data, copy)
+    return copy_in_and_out

@@ -1,19 +1,37 @@
 """The Optimizer base: parameter groups, per-parameter state, step, zero_grad, state_dict.
 
-Semantics follow ``torch.optim.Optimizer``. A subclass says which state arrays it keeps
-(``_state_names``) and how one step updates a batch of tensors (``_update``); the base does the
-bookkeeping, and keeps the per-step Python work small because for small models it, not the
-arithmetic, is what a step costs.
+Semantics follow ``torch.optim.Optimizer``. A subclass sets ``update``, its algorithm's update
+function: one plain function over one parameter's arrays, the paper's equations in a loop (see
+backends.py for how it runs three ways). Its signature is the contract with this base::
+
+    update(param, grad, <state arrays...>, *, <hyper-parameters...>, step)
+
+The state arrays it names (``exp_avg``, ...) are the keys of ``optimizer.state[p]``, None when the
+group does not keep one (``_state_names``); its keyword-only parameters are the param group's keys
+of the same names (``step`` aside, which the base counts). So a step is, per parameter with a
+gradient::
+
+    state = optimizer.state[p]                 # on the first update: step 0, arrays of zeros
+    state["step"] += 1
+    update(p.data, p.grad, *state arrays, **group's hyper-parameters, step=state["step"])
+    p._version += 1                            # so backward can tell that p changed in place
+
+A step first checks every parameter of every group and only then writes: a step that raises has
+changed nothing. The checked calls of a group's step are kept and reused at the next step while
+nothing they rely on has changed (plan.py): for many small tensors, the checks cost more than
+the arithmetic.
 """
 
-import numbers
+import inspect
 from collections import defaultdict
 
 import numpy as np
 
 from ..tensor import Tensor
-from .backends import check_backend, get_kernel
-from .flat import build_flat_group
+from .backends import build, check_backend, update_in_place
+from .keras_names import check_argument_names
+from .plan import StepPlan
+from .state_dict import check_state_dict
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -22,22 +40,41 @@ class Optimizer:
     """Base class of all optimizers: holds ``param_groups`` and per-parameter ``state``.
 
     ``params`` is an iterable of Tensors, or of dicts each holding ``'params'`` (an iterable of
-    Tensors) and any hyper-parameters that override ``defaults`` for that group.
-
-    Small parameters are re-homed: on their first step, the ``.data`` of the parameters of a
-    group with at most ``flat.FLAT_MAX_SIZE`` elements (65536 by default) and a gradient is
-    copied into one flat buffer owned by the optimizer, and each ``p.data`` becomes a view into it
-    (as cuDNN's ``flatten_parameters`` does); their state arrays and gradients likewise. A step
-    then updates all of them with one kernel call, 2-3x faster for a model of many small
-    tensors (see flat.py). Values, shapes, dtypes and the state dict are unchanged, and in-place
-    edits of ``p.data``, ``p.grad`` or of state arrays are seen by the next step. Replacing an
-    array (``p.data = new_array``, ``state[p]['exp_avg'] = ...``, ``load_state_dict``) is
-    detected, by identity, at the next step, which re-homes the new values. Backward writes
-    these parameters' gradients into the optimizer's gradient buffer, so after ``zero_grad()``
-    the next backward overwrites the previous ``p.grad`` in place (as with PyTorch's
-    ``zero_grad(set_to_none=False)``): keep ``p.grad.copy()`` to hold on to an old gradient.
-    Set $MINIGRAD_OPTIM_FLAT_MAX_SIZE=0 to turn all this off.
+    Tensors) and any hyper-parameters that override ``defaults`` for that group. Each parameter
+    is updated in place, in its own array, with its own gradient, as PyTorch does: parameters
+    that share memory (tied weights) stay tied, and a non-contiguous ``p.data`` is updated too.
     """
+
+    update = None  # the algorithm's update function (set by each subclass)
+    _keys_added_later = ()  # group keys older checkpoints lack: loading gives them the default
+
+    def __init_subclass__(cls, **kwargs):
+        """Read the contract off the update function's signature (see the module docstring)."""
+        super().__init_subclass__(**kwargs)
+        if cls.update is None:
+            return
+        parameters = list(inspect.signature(cls.update).parameters.values())
+        names = [p.name for p in parameters]
+        if "step" in names[:-1]:
+            raise TypeError(f"{cls.__name__}: the update function's step must come last")
+        #: the update function's state arrays, in its argument order (after param and grad)
+        cls._state_arrays = tuple(p.name for p in parameters[2:]
+                                  if p.kind is p.POSITIONAL_OR_KEYWORD)
+        #: the param-group keys it takes as keywords, in its order
+        cls._hyperparameters = tuple(p.name for p in parameters
+                                     if p.kind is p.KEYWORD_ONLY and p.name != "step")
+        cls._takes_step = names[-1] == "step"
+
+    def __new__(cls, *args, **kwargs):
+        """Make the optimizer; Keras' argument names get a TypeError naming PyTorch's."""
+        accepted = inspect.signature(cls.__init__).parameters
+        check_argument_names(cls.__name__, accepted, kwargs)
+        learning_rate = kwargs.get("learning_rate")
+        if learning_rate is not None and ("lr" in kwargs or len(args) > 1):
+            lr = kwargs["lr"] if "lr" in kwargs else args[1]
+            raise TypeError(f"{cls.__name__}: got both lr={lr} and learning_rate={learning_rate}"
+                            f" (Keras' name for lr); give one of them")
+        return super().__new__(cls)
 
     def __init__(self, params, defaults):
         if isinstance(params, Tensor) or not hasattr(params, "__iter__"):
@@ -47,7 +84,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state = defaultdict(dict)  # Tensor -> {'step': int, state name: ndarray}
         self.param_groups = []
-        self._flat = {}  # id(param group) -> its FlatGroup (see flat.py), or None
+        self._plans = {}  # id(param group) -> the StepPlan of its last step (plan.py)
         groups = list(params)
         if not groups:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
@@ -88,7 +125,6 @@ class Optimizer:
         for key, value in self.defaults.items():
             group.setdefault(key, value)
         self._check_group(group)
-        group["backend"] = check_backend(name, group.get("backend"))
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in group["params"]):
             raise ValueError(f"{name}: some parameters appear in more than one parameter group")
@@ -96,6 +132,11 @@ class Optimizer:
 
     def _check_group(self, group):
         """Raise ValueError/TypeError for invalid hyper-parameters (subclasses extend this)."""
+        check_backend(type(self).__name__, group["backend"])
+
+    def _state_names(self, group):
+        """The state arrays ``group`` keeps per parameter (some of ``_state_arrays``)."""
+        return self._state_arrays
 
     def zero_grad(self, set_to_none=True):
         """Clear the gradients of all parameters.
@@ -112,88 +153,98 @@ class Optimizer:
         """Update every parameter that has a gradient; return ``closure()``'s loss if given.
 
         ``closure``, when given, re-evaluates the model and returns the loss; it is called once,
-        before the update.
+        before the update. Every group is checked before anything is written.
         """
         loss = closure() if closure is not None else None
-        for group in self.param_groups:
-            self._step_group(group)
+        plans = [self._plan(group) for group in self.param_groups]
+        for group, (plan, gradients) in zip(self.param_groups, plans, strict=True):
+            plan.run(self, group, gradients)
         return loss
 
-    def _step_group(self, group):
-        """Update one group: its small parameters in one kernel call, the others per tensor."""
-        state_names = self._state_names(group)
-        flat = self._flat_group(group, state_names)
-        if flat is not None and flat.gather_grads():
-            step = flat.count_step()
-            states = [(flat.state[key],) for key in state_names]
-            self._update(group, flat.dtype.type, step, (flat.data,), (flat.grad,), *states)
-            if flat.others:
-                self._step_tensors(group, flat.others, state_names)
-        else:
-            if flat is not None:
-                # A member lacks its gradient (or has a wrong one): update tensor by tensor. The
-                # members' step counts may now differ, so the next step builds a new flat group.
-                self._drop_flat_group(group)
-            self._step_tensors(group, group["params"], state_names)
+    def _plan(self, group):
+        """The group's checked step plan (plan.py) and its gradients; writes nothing."""
+        self._check_group(group)  # a scheduler or the user may have changed it since
+        plan = self._plans.get(id(group))
+        gradients = plan.current_gradients(self, group) if plan is not None else None
+        if gradients is None:
+            plan = self._plans[id(group)] = StepPlan(self, group)
+            gradients = plan.first_gradients()
+        return plan, gradients
 
-    def _flat_group(self, group, state_names):
-        """The group's FlatGroup, rebuilt when stale; None when it has no small parameters."""
-        flat = self._flat.get(id(group))
-        if flat is None or not flat.is_current(group["params"], state_names, self.state):
-            self._drop_flat_group(group)
-            flat = build_flat_group(group["params"], self.state, state_names,
-                                    lambda p: self._init_state(p, state_names))
-            self._flat[id(group)] = flat
-        return flat
+    def _hyperparameters_of(self, group):
+        """The group's hyper-parameters in the update function's order, as floats and bools.
 
-    def _drop_flat_group(self, group):
-        """Forget the group's FlatGroup, if any, and take back its gradient homes."""
-        flat = self._flat.pop(id(group), None)
-        if flat is not None:
-            flat.release()
+        Plain types keep Numba to one compiled version per array types (an int ``lr`` or a
+        NumPy float would each compile another).
+        """
+        return [_plain(group[key]) for key in self._hyperparameters]
 
-    def _init_state(self, p, state_names):
-        """``p``'s state, created (step 0, zero arrays) on its first update."""
-        state = self.state[p]
+    def _check_param(self, p, names):
+        """Raise before any write if ``p``'s arrays cannot be updated safely and correctly.
+
+        The update function's loop runs over ``p.data``'s elements, reading and writing the
+        gradient and every state array at the same index: their shapes must be the parameter's.
+        """
+        data = p.data
+        shape = data.shape
+        if p.grad.shape != shape:
+            raise ValueError(f"{self._where(p)}: gradient of shape {p.grad.shape} does not "
+                             f"match its parameter of shape {shape}")
+        dtype = data.dtype
+        if dtype not in _FLOATS:
+            raise TypeError(f"{self._where(p)}: can only optimize float32 or float64 arrays, "
+                            f"got dtype {dtype}")
+        if not data.flags.writeable:
+            raise ValueError(f"{self._where(p)}: the parameter's array is read-only")
+        state = self.state.get(p)
         if not state:
-            state["step"] = 0
-            for key in state_names:
-                state[key] = np.zeros_like(p.data)
+            return
+        for key in names:
+            array = state.get(key)
+            if array is None:
+                continue
+            if array.shape != shape:
+                raise ValueError(
+                    f"{self._where(p)}: the parameter has shape {shape} but its state {key!r} "
+                    f"has shape {array.shape} (did its array change shape after the first "
+                    f"step?)")
+            if array.dtype != dtype or not array.flags.c_contiguous:
+                raise ValueError(f"{self._where(p)}: state {key!r} must be a C-contiguous "
+                                 f"{dtype} array like its parameter")
+
+    def _where(self, p):
+        """``'Adam: parameter 3'``: the owner and ``p``'s index in the state dict numbering."""
+        params = [q for group in self.param_groups for q in group["params"]]
+        index = next(i for i, q in enumerate(params) if q is p)
+        return f"{type(self).__name__}: parameter {index}"
+
+    def _state_of(self, p, names):
+        """``p``'s state, with whatever it lacks created: step 0, arrays of zeros."""
+        state = self.state[p]
+        state.setdefault("step", 0)
+        for key in names:
+            if key not in state:
+                state[key] = np.zeros(p.data.shape, p.data.dtype)
         return state
 
-    def _step_tensors(self, group, params, state_names):
-        """Update ``params`` (of ``group``) per tensor, batching those that share dtype and step."""
-        batches = {}  # (dtype, step) -> ([params], [grads], [states]): one kernel call each
-        for p in params:
-            grad = p.grad
-            if grad is None:
-                continue
-            data = p.data
-            if grad.shape != data.shape:
-                raise ValueError(f"{type(self).__name__}: gradient of shape {grad.shape} does "
-                                 f"not match its parameter of shape {data.shape}")
-            state = self._init_state(p, state_names)
-            batch = batches.setdefault((data.dtype, state["step"]), ([], [], []))
-            batch[0].append(data.ravel())
-            batch[1].append(grad.ravel())
-            batch[2].append(state)
-        for (dtype, step), (params, grads, states) in batches.items():
-            for state in states:
-                state["step"] = step + 1
-            arrays = tuple(tuple(s[key].ravel() for s in states) for key in state_names)
-            self._update(group, dtype.type, step + 1, tuple(params), tuple(grads), *arrays)
+    def update_arrays(self, group, param, grad, state):
+        """One step of this algorithm on plain arrays, with ``group``'s current hyper-parameters.
 
-    def _state_names(self, group):
-        """The names of the state arrays kept per parameter, in the kernel's argument order."""
-        raise NotImplementedError
-
-    def _update(self, group, cast, step, params, grads, *states):
-        """Apply one step to tuples of 1-D views; ``cast`` is the dtype's scalar type."""
-        raise NotImplementedError
-
-    def _kernel(self, group, name):
-        """The kernel ``name`` for this group's backend."""
-        return get_kernel(name, group["backend"])
+        The seam for a compiled training step (``minigrad.compile``): it runs the same update
+        function, on the group's backend, as ``step()`` does. ``param`` (updated in place) and
+        ``grad`` are arrays of one shape and dtype; ``state`` is a dict like
+        ``optimizer.state[p]``, with ``'step'`` and the arrays that ``_state_names(group)``
+        names, C-contiguous, of ``param``'s shape and dtype (updated in place; ``'step'`` is
+        advanced). Hyper-parameters are read from ``group`` at every call, so schedulers keep
+        working. Nothing is checked: the caller guarantees the shapes.
+        """
+        names = self._state_names(group)
+        arrays = [state[key].ravel() if key in names else None for key in self._state_arrays]
+        step = state["step"] + 1
+        steps = (step,) if self._takes_step else ()
+        update_in_place(build(self.update, group["backend"]), param, grad.ravel(), *arrays,
+                        *self._hyperparameters_of(group), *steps)
+        state["step"] = step
 
     def state_dict(self):
         """Return the optimizer's state as nested dicts and lists of arrays and numbers.
@@ -217,79 +268,32 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
-        """Restore a state from ``state_dict()`` (arrays are copied into the parameters' dtype)."""
-        name = type(self).__name__
-        saved_groups = state_dict["param_groups"]
-        if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"{name}: loaded state dict has {len(saved_groups)} parameter "
-                             f"groups, the optimizer has {len(self.param_groups)}")
-        for group, saved in zip(self.param_groups, saved_groups, strict=True):
-            if len(saved["params"]) != len(group["params"]):
-                raise ValueError(f"{name}: loaded state dict contains a parameter group that "
-                                 f"doesn't match the size of the optimizer's group")
-        params = {}
-        for group, saved in zip(self.param_groups, saved_groups, strict=True):
-            params.update(zip(saved["params"], group["params"], strict=True))
-            for key, value in saved.items():
-                if key not in ("params", "backend"):  # the backend is this run's choice
-                    group[key] = tuple(value) if isinstance(value, list) else value
-        self.state = defaultdict(dict)
-        for index, saved_state in state_dict["state"].items():
-            p = params[int(index)]
-            self.state[p] = {
-                k: self._restore_array(name, k, v, p) if isinstance(v, np.ndarray) and v.ndim
-                else _plain_number(v)
-                for k, v in saved_state.items()}
+        """Restore a state from ``state_dict()``; a bad one raises and changes nothing.
 
-    @staticmethod
-    def _restore_array(name, key, value, p):
-        """A C-contiguous copy of a saved state array, checked against its parameter."""
-        if value.shape != p.data.shape:
-            raise ValueError(f"{name}: state {key!r} has shape {value.shape}, its parameter "
-                             f"{p.data.shape}")
-        return np.array(value, dtype=p.data.dtype, order="C")
+        Everything is checked first (structure, hyper-parameters, each parameter's state: its
+        keys, its step, its arrays' shapes), then applied. Arrays are copied into the
+        parameters' dtype. The backend stays this optimizer's.
+        """
+        groups, state = self._loaded(state_dict)
+        self._apply_loaded(groups, state)
+
+    def _loaded(self, state_dict):
+        """The param groups and state ``state_dict`` would give, checked; nothing is applied."""
+        return check_state_dict(self, state_dict)
+
+    def _apply_loaded(self, groups, state):
+        """Install what ``_loaded`` returned."""
+        for group, loaded in zip(self.param_groups, groups, strict=True):
+            group.clear()
+            group.update(loaded)
+        self.state = state
 
 
-def _plain_number(value):
-    """A Python int/float from a saved number (0-d arrays and NumPy scalars come back so)."""
-    if isinstance(value, np.ndarray | np.generic):
-        value = value.item()
-    return value
+def _plain(value):
+    """``value`` as Numba should see it: a bool, a float, or a tuple of floats."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, tuple | list):
+        return tuple(float(v) for v in value)
+    return float(value)
 
-
-def check_number(owner, description, value, valid, expected):
-    """Raise TypeError if ``value`` is not a real number, ValueError unless ``valid(value)``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{owner}: {description} must be a real number, got "
-                        f"{type(value).__name__}")
-    if not valid(value):  # NaN fails every comparison, so it lands here too
-        raise ValueError(f"{owner}: invalid {description}: {value} (expected {expected})")
-
-
-def check_betas(owner, betas):
-    """Check a (beta1, beta2) pair: each in [0, 1)."""
-    if not isinstance(betas, tuple | list) or len(betas) != 2:
-        raise TypeError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
-    for i, beta in enumerate(betas):
-        if isinstance(beta, bool) or not isinstance(beta, numbers.Real):
-            raise TypeError(f"{owner}: beta at index {i} must be a real number, got "
-                            f"{type(beta).__name__}")
-        if not 0.0 <= beta < 1.0:
-            raise ValueError(f"{owner}: invalid beta parameter at index {i}: {beta} "
-                             f"(expected 0 <= beta < 1)")
-
-
-def check_flag(owner, name, value):
-    """Raise TypeError unless ``value`` is a bool."""
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{owner}: {name} must be a bool, got {type(value).__name__}")
-
-
-def resolve_lr(owner, lr, learning_rate, default):
-    """The learning rate from ``lr`` or its Keras-style alias ``learning_rate`` (not both)."""
-    if lr is not None and learning_rate is not None:
-        raise TypeError(f"{owner}: got both lr={lr} and learning_rate={learning_rate}; "
-                        f"give one of them")
-    if lr is None:
-        lr = default if learning_rate is None else learning_rate
-    return lr
