@@ -255,3 +255,18 @@ def test_a_newton_step_on_a_quadratic_lands_on_the_minimum(rng):
     np.testing.assert_allclose(x_new, np.linalg.solve(matrix.data, b.data), rtol=1e-12)
     np.testing.assert_allclose(minigrad.func.grad(f)(minigrad.tensor(x_new)).data, 0,
                                atol=1e-12)
+
+
+def test_optimizers_and_clipping_accept_the_tensor_grads_create_graph_leaves():
+    for make in (lambda ps: minigrad.optim.SGD(ps, lr=0.1),
+                 lambda ps: minigrad.optim.Adam(ps, lr=0.1)):
+        w = minigrad.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+        plain = minigrad.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+        for param in (w, plain):
+            optimizer = make([param])
+            for _ in range(3):
+                (param ** 3).sum().backward(create_graph=param is w)
+                nn.utils.clip_grad_norm_([param], 5.0)
+                optimizer.step()
+                param.grad = None
+        np.testing.assert_array_equal(w.data, plain.data)

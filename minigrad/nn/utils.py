@@ -8,10 +8,15 @@ from minigrad.tensor import Tensor
 
 
 def _grads(parameters):
-    """The existing gradients of ``parameters`` (one Tensor or an iterable of them)."""
+    """The existing gradients of ``parameters`` (one Tensor or an iterable of them), as arrays.
+
+    A gradient left by ``backward(create_graph=True)`` is a Tensor: its array is clipped in
+    place, as PyTorch clips the gradient tensor in place.
+    """
     if isinstance(parameters, Tensor):
         parameters = [parameters]
-    return [p.grad for p in parameters if p.grad is not None]
+    return [p.grad.data if isinstance(p.grad, Tensor) else p.grad
+            for p in parameters if p.grad is not None]
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):

@@ -17,9 +17,18 @@ memory it keeps is a contiguous buffer for each non-contiguous parameter.
 
 from operator import attrgetter, getitem, is_
 
+from ..tensor import Tensor
 from .backends import build, through_a_copy
 
 _data, _grad, _shape, _dtype = (attrgetter(name) for name in ("data", "grad", "shape", "dtype"))
+
+
+def _arrays(gradients):
+    """The gradients as arrays: after ``backward(create_graph=True)`` a ``.grad`` is a Tensor."""
+    gradients = list(gradients)
+    if Tensor in map(type, gradients):
+        gradients = [g.data if isinstance(g, Tensor) else g for g in gradients]
+    return gradients
 
 
 class StepPlan:
@@ -50,7 +59,7 @@ class StepPlan:
         A gradient of another dtype is read through a copy (a plan is not reused for those).
         """
         return [g if g.dtype == dtype else g.astype(dtype)
-                for g, dtype in zip(map(_grad, self.params), self.dtypes, strict=True)]
+                for g, dtype in zip(_arrays(map(_grad, self.params)), self.dtypes, strict=True)]
 
     def current_gradients(self, optimizer, group):
         """The group's gradients if this plan still holds for them, else None."""
@@ -70,7 +79,7 @@ class StepPlan:
             return None
         if list(map(_dtype, gradients)) != self.dtypes:
             return None
-        return gradients
+        return _arrays(gradients)
 
     def _state_unchanged(self):
         """Whether each parameter's state dict, and each array in it, is still the planned one."""
