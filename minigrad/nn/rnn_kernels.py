@@ -17,9 +17,9 @@ backward
     4. With every dA[t] stored in one (T, B, G*H) buffer, the parameter and input gradients are
        ONE product or sum each: dW_ih = dA^T x, dW_hh = dA^T h_prev, db = sum(dA), dx = dA W_ih.
 
-Transcendentals (tanh, and sigmoid through tanh) run over whole blocks, in float32 through a
-compiled rational approximation (``_tanh_``); the remaining elementwise work of the LSTM and GRU
-steps (no transcendentals) is fused into loops compiled with Numba (see ``rnn_numba.py``).
+The gate nonlinearities run over whole (B, G*H) blocks in NumPy (np.tanh, and sigmoid through
+tanh); the rest of each LSTM and GRU step's elementwise work is one call to a step kernel, compiled
+with Numba when it can run (``rnn_numba.py``) and otherwise its NumPy original (``rnn_steps.py``).
 
 Shapes: x (T, B, I), h0 (B, H), W_ih (G*H, I), W_hh (G*H, H), b_ih and b_hh (G*H,), with
 G = 1 (RNN), 4 (LSTM: gates i, f, g, o) or 3 (GRU: gates r, z, n), stacked as in PyTorch.
@@ -29,28 +29,24 @@ converted back.
 
 import numpy as np
 
+from minigrad._lazy import Kernels
 from minigrad.autograd import Function
 
+_kernels = Kernels("minigrad.nn.rnn_numba", "minigrad.nn.rnn_steps")
 
-def _tanh_(a, out=None):
-    """tanh of a 2-D array, in place or into ``out``.
 
-    float32 goes to a compiled rational approximation (within 3e-7, about four times faster
-    than np.tanh, which is most of an LSTM step); float64 keeps np.tanh, exact to the last bit.
+def _halve_sigmoid_rows(w_ih, w_hh, biases, blocks, sigmoid_blocks):
+    """Copies of the weights and biases with the rows of the sigmoid gates halved.
+
+    sigmoid(a) = (1 + tanh(a / 2)) / 2, so with those rows halved ONE np.tanh call over a step's
+    pre-activations activates every gate (the step kernels finish the sigmoids). Halving is exact
+    in binary floating point: it changes no bit of the products.
     """
-    out = a if out is None else out
-    if a.dtype == np.float32:
-        _kernels().tanh_float32(a, out)
-    else:
-        np.tanh(a, out=out)
-
-
-def _sigmoid_(a):
-    """a <- sigmoid(a) in place, as 0.5 (1 + tanh(a / 2)): never overflows, unlike 1/(1+e^-a)."""
-    a *= 0.5
-    _tanh_(a)
-    a += 1
-    a *= 0.5
+    hidden = w_hh.shape[1]
+    scale = np.ones(blocks * hidden, dtype=w_ih.dtype)
+    for k in sigmoid_blocks:
+        scale[k * hidden:(k + 1) * hidden] = 0.5
+    return w_ih * scale[:, None], w_hh * scale[:, None], [b * scale for b in biases]
 
 
 def _input_projection(x, w_ih, biases):
@@ -124,7 +120,7 @@ class RNNLayer(_Layer):
             h = hs[t]
             h += step
             if nonlinearity == "tanh":
-                _tanh_(h)
+                np.tanh(h, out=h)
             else:
                 np.maximum(h, 0, out=h)
         self.x, self.h0, self.hs, self.w_ih, self.w_hh = x, h0, hs, w_ih, w_hh
@@ -167,16 +163,12 @@ class LSTMLayer(_Layer):
         self.c0_dtype = c0.dtype
         c0 = c0.astype(w_ih.dtype, copy=False)
         H = w_hh.shape[1]
-        # sigmoid(a) = (1 + tanh(a / 2)) / 2, so with the rows of i, f and o halved in every
-        # weight and bias, ONE tanh call per step activates all four gates. Halving is exact
-        # in binary floating point, so this changes no bit of the products.
-        half = np.ones(4 * H, dtype=w_ih.dtype)
-        half[:2 * H] = half[3 * H:] = 0.5
-        gates = _input_projection(x, w_ih * half[:, None], [b * half for b in biases])
+        w_ih_half, w_hh_half, biases_half = _halve_sigmoid_rows(w_ih, w_hh, biases, 4, (0, 1, 3))
+        gates = _input_projection(x, w_ih_half, biases_half)  # A, then i, f, g, o in place
         T, B, width = gates.shape
         out = np.empty((2, T, B, H), dtype=gates.dtype)
         tanh_c = np.empty((T, B, H), dtype=gates.dtype)
-        w_hh_t = (w_hh * half[:, None]).T
+        w_hh_t = w_hh_half.T
         step = np.empty((B, width), dtype=gates.dtype)
         finish = _kernels().lstm_step_forward
         h, c = h0, c0
@@ -184,10 +176,10 @@ class LSTMLayer(_Layer):
             np.matmul(h, w_hh_t, out=step)
             a = gates[t]
             a += step
-            _tanh_(a)
+            np.tanh(a, out=a)
             c_prev, c, h = c, out[1, t], out[0, t]
             finish(a, c_prev, c)  # i, f, o from tanh(A / 2); c_t = f c_{t-1} + i g
-            _tanh_(c, out=tanh_c[t])
+            np.tanh(c, out=tanh_c[t])
             np.multiply(a[:, 3 * H:], tanh_c[t], out=h)
         self.x, self.h0, self.c0, self.w_ih, self.w_hh = x, h0, c0, w_ih, w_hh
         self.gates, self.out, self.tanh_c = gates, out, tanh_c
@@ -226,29 +218,28 @@ class GRULayer(_Layer):
 
     def forward(self, x, h0, w_ih, w_hh, *biases):
         x, h0 = self._prepare(x, h0, w_ih, biases)
-        gates = _input_projection(x, w_ih, biases[:1])  # Ai, then r, z, n in place
+        w_ih_half, w_hh_half, biases_half = _halve_sigmoid_rows(w_ih, w_hh, biases, 3, (0, 1))
+        gates = _input_projection(x, w_ih_half, biases_half[:1])  # Ai, then r, z, n in place
         T, B, width = gates.shape
         H = width // 3
-        rec = np.empty_like(gates)  # Ah for every step; its n block is needed by backward
+        rec = np.empty_like(gates)  # Ah for every step; backward needs its n block
         hs = np.empty((T, B, H), dtype=gates.dtype)
-        w_hh_t = w_hh.T
+        w_hh_t = w_hh_half.T
+        steps = _kernels()
         h = h0
         for t in range(T):
-            ah, a = rec[t], gates[t]
+            a, ah = gates[t], rec[t]
             np.matmul(h, w_hh_t, out=ah)
             if biases:
-                ah += biases[1]
+                ah += biases_half[1]
             rz = a[:, :2 * H]
             rz += ah[:, :2 * H]
-            _sigmoid_(rz)
+            np.tanh(rz, out=rz)
+            steps.gru_step_candidate(a, ah)  # r, z from tanh(A / 2); Ai_n + r Ah_n
             n = a[:, 2 * H:]
+            np.tanh(n, out=n)
             h_prev, h = h, hs[t]
-            np.multiply(rz[:, :H], ah[:, 2 * H:], out=h)  # h as scratch for r * Ah_n
-            n += h
-            _tanh_(n)
-            np.subtract(h_prev, n, out=h)  # h_t = n + z * (h_{t-1} - n)
-            h *= rz[:, H:]
-            h += n
+            steps.gru_step_output(a, h_prev, h)
         self.x, self.h0, self.hs, self.w_ih, self.w_hh = x, h0, hs, w_ih, w_hh
         self.gates, self.rec = gates, rec
         return hs
@@ -272,9 +263,3 @@ class GRULayer(_Layer):
         return (dx, dh.astype(self.h0_dtype, copy=False), dw_ih, dw_hh,
                 *self._bias_grads(d_in, d_rec))
 
-
-def _kernels():
-    """The Numba-compiled step kernels, imported on first use so ``import minigrad`` stays light."""
-    from minigrad.nn import rnn_numba
-
-    return rnn_numba
