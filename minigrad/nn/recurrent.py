@@ -17,20 +17,14 @@ import math
 import numpy as np
 
 from minigrad import ops
-from minigrad.nn import init
+from minigrad.nn.layers import check_size, uniform_parameter
 from minigrad.nn.module import Module
-from minigrad.nn.parameter import Parameter
 from minigrad.nn.rnn_kernels import GRULayer, LSTMLayer, RNNLayer
-from minigrad.tensor import Tensor, as_tensor, get_default_dtype
+from minigrad.tensor import Tensor, as_tensor
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
-
-
-def _check_size(owner, name, value, minimum):
-    if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{owner}: {name} must be an int >= {minimum}, got {value!r}")
 
 
 def _check_nonlinearity(owner, nonlinearity):
@@ -38,14 +32,6 @@ def _check_nonlinearity(owner, nonlinearity):
         raise ValueError(
             f"{owner}: unknown nonlinearity {nonlinearity!r} (expected 'tanh' or 'relu')"
         )
-
-
-def _uniform_parameter(shape, bound, dtype):
-    """A new Parameter of ``shape`` from U(-bound, bound), in ``dtype`` (None: the default)."""
-    dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
-    if dtype.kind != "f":
-        raise ValueError(f"parameters must be floating-point, got dtype {dtype}")
-    return init.uniform_(Parameter(np.empty(shape, dtype=dtype)), -bound, bound)
 
 
 def _as_input(owner, x, name="input"):
@@ -66,15 +52,15 @@ class _CellBase(Module):
     def __init__(self, input_size, hidden_size, bias, gates, dtype):
         super().__init__()
         owner = type(self).__name__
-        _check_size(owner, "input_size", input_size, 1)
-        _check_size(owner, "hidden_size", hidden_size, 1)
+        check_size(owner, "input_size", input_size, 1)
+        check_size(owner, "hidden_size", hidden_size, 1)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bool(bias)
         bound = 1 / math.sqrt(hidden_size)
-        self.weight_ih = _uniform_parameter((gates * hidden_size, input_size), bound, dtype)
-        self.weight_hh = _uniform_parameter((gates * hidden_size, hidden_size), bound, dtype)
+        self.weight_ih = uniform_parameter((gates * hidden_size, input_size), bound, dtype)
+        self.weight_hh = uniform_parameter((gates * hidden_size, hidden_size), bound, dtype)
         if bias:
-            self.bias_ih = _uniform_parameter((gates * hidden_size,), bound, dtype)
-            self.bias_hh = _uniform_parameter((gates * hidden_size,), bound, dtype)
+            self.bias_ih = uniform_parameter((gates * hidden_size,), bound, dtype)
+            self.bias_hh = uniform_parameter((gates * hidden_size,), bound, dtype)
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
@@ -211,9 +197,9 @@ class _RNNBase(Module):
     def __init__(self, mode, input_size, hidden_size, num_layers, bias, batch_first, dtype):
         super().__init__()
         owner = type(self).__name__
-        _check_size(owner, "input_size", input_size, 1)
-        _check_size(owner, "hidden_size", hidden_size, 1)
-        _check_size(owner, "num_layers", num_layers, 1)
+        check_size(owner, "input_size", input_size, 1)
+        check_size(owner, "hidden_size", hidden_size, 1)
+        check_size(owner, "num_layers", num_layers, 1)
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bool(bias), bool(batch_first)
         gates = _GATES[mode] * hidden_size
@@ -222,12 +208,12 @@ class _RNNBase(Module):
         for k in range(num_layers):
             layer_input = input_size if k == 0 else hidden_size
             self.register_parameter(f"weight_ih_l{k}",
-                                    _uniform_parameter((gates, layer_input), bound, dtype))
+                                    uniform_parameter((gates, layer_input), bound, dtype))
             self.register_parameter(f"weight_hh_l{k}",
-                                    _uniform_parameter((gates, hidden_size), bound, dtype))
+                                    uniform_parameter((gates, hidden_size), bound, dtype))
             if bias:
-                self.register_parameter(f"bias_ih_l{k}", _uniform_parameter((gates,), bound, dtype))
-                self.register_parameter(f"bias_hh_l{k}", _uniform_parameter((gates,), bound, dtype))
+                self.register_parameter(f"bias_ih_l{k}", uniform_parameter((gates,), bound, dtype))
+                self.register_parameter(f"bias_hh_l{k}", uniform_parameter((gates,), bound, dtype))
 
     def _layer_params(self, k):
         """Layer k's (weight_ih, weight_hh[, bias_ih, bias_hh]) in the order the Functions take."""
