@@ -58,13 +58,25 @@ def _input_projection(x, w_ih, biases):
     return out
 
 
-def _recurrent_weight_grad(d_pre, hs, h0):
-    """dW_hh = sum_t d_pre[t]^T h_{t-1}, with h_{t-1} = h0 at t = 0 and hs[t-1] after."""
+def _time_steps(length, reverse):
+    """The order in which a direction visits the steps: 0 .. T-1, or T-1 .. 0 in reverse."""
+    return range(length - 1, -1, -1) if reverse else range(length)
+
+
+def _previous(states, initial, t, reverse):
+    """The state before step t: states[t - 1] (states[t + 1] in reverse), or ``initial`` first."""
+    before = t + 1 if reverse else t - 1
+    return initial if before in (-1, len(states)) else states[before]
+
+
+def _recurrent_weight_grad(d_pre, hs, h0, reverse):
+    """dW_hh = sum_t d_pre[t]^T h_prev(t), with h_prev as in ``_previous``: one product."""
     T, B, width = d_pre.shape
     hidden = h0.shape[1]
-    grad = d_pre[0].T @ h0
+    grad = d_pre[T - 1 if reverse else 0].T @ h0
     if T > 1:
-        grad += d_pre[1:].reshape((T - 1) * B, width).T @ hs[:-1].reshape((T - 1) * B, hidden)
+        later, before = (d_pre[:-1], hs[1:]) if reverse else (d_pre[1:], hs[:-1])
+        grad += later.reshape((T - 1) * B, width).T @ before.reshape((T - 1) * B, hidden)
     return grad
 
 
@@ -80,10 +92,14 @@ def _input_grads(fn, d_pre, x, w_ih, need_w_ih):
 
 
 class _Layer(Function):
-    """Shared input handling: convert x and h0 to the weights' dtype, remember what they were."""
+    """Shared input handling: convert x and h0 to the weights' dtype, remember what they were.
 
-    def _prepare(self, x, h0, w_ih, biases):
-        self.has_bias = bool(biases)
+    Every layer takes ``reverse``: the reverse direction of a bidirectional layer visits the
+    steps from T-1 down to 0. Its inputs, outputs and saved arrays stay in time order.
+    """
+
+    def _prepare(self, x, h0, w_ih, biases, reverse):
+        self.has_bias, self.reverse = bool(biases), reverse
         self.x_dtype, self.h0_dtype = x.dtype, h0.dtype
         dtype = w_ih.dtype
         return x.astype(dtype, copy=False), h0.astype(dtype, copy=False)
@@ -109,13 +125,13 @@ class RNNLayer(_Layer):
     [h_t > 0] for relu, both read from the saved outputs.
     """
 
-    def forward(self, x, h0, w_ih, w_hh, *biases, nonlinearity="tanh"):
-        x, h0 = self._prepare(x, h0, w_ih, biases)
+    def forward(self, x, h0, w_ih, w_hh, *biases, nonlinearity="tanh", reverse=False):
+        x, h0 = self._prepare(x, h0, w_ih, biases, reverse)
         hs = _input_projection(x, w_ih, biases)  # becomes h_1..h_T in place
         w_hh_t = w_hh.T
         step = np.empty_like(h0)
         h = h0
-        for t in range(hs.shape[0]):
+        for t in _time_steps(hs.shape[0], reverse):
             np.matmul(h, w_hh_t, out=step)
             h = hs[t]
             h += step
@@ -131,7 +147,7 @@ class RNNLayer(_Layer):
         hs, w_hh = self.hs, self.w_hh
         d_pre = np.empty_like(hs)
         dh = np.zeros_like(self.h0)  # the gradient reaching h_t from step t + 1
-        for t in range(hs.shape[0] - 1, -1, -1):
+        for t in _time_steps(hs.shape[0], not self.reverse):
             da = d_pre[t]
             np.add(grad[t], dh, out=da)
             if self.nonlinearity == "tanh":
@@ -140,7 +156,8 @@ class RNNLayer(_Layer):
                 da *= hs[t] > 0
             np.matmul(da, w_hh, out=dh)
         dx, dw_ih = _input_grads(self, d_pre, self.x, self.w_ih, self.needs_input_grad[2])
-        dw_hh = _recurrent_weight_grad(d_pre, hs, self.h0) if self.needs_input_grad[3] else None
+        dw_hh = (_recurrent_weight_grad(d_pre, hs, self.h0, self.reverse)
+                 if self.needs_input_grad[3] else None)
         return (dx, dh.astype(self.h0_dtype, copy=False), dw_ih, dw_hh,
                 *self._bias_grads(d_pre, d_pre))
 
@@ -158,8 +175,8 @@ class LSTMLayer(_Layer):
     h_n, from c_n); the backward pass adds them in at each step.
     """
 
-    def forward(self, x, h0, c0, w_ih, w_hh, *biases):
-        x, h0 = self._prepare(x, h0, w_ih, biases)
+    def forward(self, x, h0, c0, w_ih, w_hh, *biases, reverse=False):
+        x, h0 = self._prepare(x, h0, w_ih, biases, reverse)
         self.c0_dtype = c0.dtype
         c0 = c0.astype(w_ih.dtype, copy=False)
         H = w_hh.shape[1]
@@ -172,7 +189,7 @@ class LSTMLayer(_Layer):
         step = np.empty((B, width), dtype=gates.dtype)
         finish = _kernels().lstm_step_forward
         h, c = h0, c0
-        for t in range(T):
+        for t in _time_steps(T, reverse):
             np.matmul(h, w_hh_t, out=step)
             a = gates[t]
             a += step
@@ -193,12 +210,12 @@ class LSTMLayer(_Layer):
         dc = np.zeros_like(self.c0)  # the gradient reaching c_t from step t + 1
         grad = np.ascontiguousarray(grad)
         kernel = _kernels().lstm_step_backward
-        for t in range(T - 1, -1, -1):
-            kernel(gates[t], cs[t - 1] if t else self.c0, tanh_c[t], grad[0, t], grad[1, t],
-                   dh, dc, d_pre[t])
+        for t in _time_steps(T, not self.reverse):
+            kernel(gates[t], _previous(cs, self.c0, t, self.reverse), tanh_c[t], grad[0, t],
+                   grad[1, t], dh, dc, d_pre[t])
             np.matmul(d_pre[t], w_hh, out=dh)
         dx, dw_ih = _input_grads(self, d_pre, self.x, self.w_ih, self.needs_input_grad[3])
-        dw_hh = (_recurrent_weight_grad(d_pre, self.out[0], self.h0)
+        dw_hh = (_recurrent_weight_grad(d_pre, self.out[0], self.h0, self.reverse)
                  if self.needs_input_grad[4] else None)
         return (dx, dh.astype(self.h0_dtype, copy=False), dc.astype(self.c0_dtype, copy=False),
                 dw_ih, dw_hh, *self._bias_grads(d_pre, d_pre))
@@ -216,8 +233,8 @@ class GRULayer(_Layer):
     the n block (dAh_n = dAi_n * r), so backward keeps one (T, B, 3H) buffer for each.
     """
 
-    def forward(self, x, h0, w_ih, w_hh, *biases):
-        x, h0 = self._prepare(x, h0, w_ih, biases)
+    def forward(self, x, h0, w_ih, w_hh, *biases, reverse=False):
+        x, h0 = self._prepare(x, h0, w_ih, biases, reverse)
         w_ih_half, w_hh_half, biases_half = _halve_sigmoid_rows(w_ih, w_hh, biases, 3, (0, 1))
         gates = _input_projection(x, w_ih_half, biases_half[:1])  # Ai, then r, z, n in place
         T, B, width = gates.shape
@@ -227,7 +244,7 @@ class GRULayer(_Layer):
         w_hh_t = w_hh_half.T
         steps = _kernels()
         h = h0
-        for t in range(T):
+        for t in _time_steps(T, reverse):
             a, ah = gates[t], rec[t]
             np.matmul(h, w_hh_t, out=ah)
             if biases:
@@ -253,13 +270,15 @@ class GRULayer(_Layer):
         through_weights = np.empty_like(dh)
         grad = np.ascontiguousarray(grad)
         kernel = _kernels().gru_step_backward
-        for t in range(T - 1, -1, -1):
+        for t in _time_steps(T, not self.reverse):
             # The kernel leaves in dh the direct part z * dh_t of the gradient of h_{t-1}.
-            kernel(gates[t], rec[t], hs[t - 1] if t else self.h0, grad[t], dh, d_in[t], d_rec[t])
+            kernel(gates[t], rec[t], _previous(hs, self.h0, t, self.reverse), grad[t], dh,
+                   d_in[t], d_rec[t])
             np.matmul(d_rec[t], w_hh, out=through_weights)
             dh += through_weights
         dx, dw_ih = _input_grads(self, d_in, self.x, self.w_ih, self.needs_input_grad[2])
-        dw_hh = _recurrent_weight_grad(d_rec, hs, self.h0) if self.needs_input_grad[3] else None
+        dw_hh = (_recurrent_weight_grad(d_rec, hs, self.h0, self.reverse)
+                 if self.needs_input_grad[3] else None)
         return (dx, dh.astype(self.h0_dtype, copy=False), dw_ih, dw_hh,
                 *self._bias_grads(d_in, d_rec))
 
