@@ -104,22 +104,6 @@ class _Layer(Function):
         dtype = w_ih.dtype
         return x.astype(dtype, copy=False), h0.astype(dtype, copy=False)
 
-    def _take_saved(self, name):
-        """Hand the saved array ``name`` to backward, which overwrites it with gradients.
-
-        Backward visits every step once, so the activations saved for it can hold its
-        gradients; a second backward through the same graph would read gradients as
-        activations, and is refused.
-        """
-        array = getattr(self, name)
-        if array is None:
-            raise RuntimeError(
-                f"{self.name}: backward through this graph a second time; the first one used "
-                "up what the forward pass saved. Run the forward pass again."
-            )
-        setattr(self, name, None)
-        return array
-
     def _bias_grads(self, d_ih, d_hh):
         """db_ih = sum of d_ih over (T, B), likewise db_hh (the same array when d_hh is d_ih).
 
@@ -219,15 +203,16 @@ class LSTMLayer(_Layer):
         return out
 
     def backward(self, grad):
-        d_pre = self._take_saved("gates")  # the activations, overwritten by their gradients
-        cs, tanh_c, w_hh = self.out[1], self.tanh_c, self.w_hh
+        gates, cs, tanh_c, w_hh = self.gates, self.out[1], self.tanh_c, self.w_hh
+        T, B, width = gates.shape
+        d_pre = np.empty_like(gates)
         dh = np.zeros_like(self.h0)  # the gradient reaching h_t from step t + 1
         dc = np.zeros_like(self.c0)  # the gradient reaching c_t from step t + 1
         grad = np.ascontiguousarray(grad)
         kernel = _kernels().lstm_step_backward
-        for t in _time_steps(d_pre.shape[0], not self.reverse):
-            kernel(d_pre[t], _previous(cs, self.c0, t, self.reverse), tanh_c[t], grad[0, t],
-                   grad[1, t], dh, dc)
+        for t in _time_steps(T, not self.reverse):
+            kernel(gates[t], _previous(cs, self.c0, t, self.reverse), tanh_c[t], grad[0, t],
+                   grad[1, t], dh, dc, d_pre[t])
             np.matmul(d_pre[t], w_hh, out=dh)
         dx, dw_ih = _input_grads(self, d_pre, self.x, self.w_ih, self.needs_input_grad[3])
         dw_hh = (_recurrent_weight_grad(d_pre, self.out[0], self.h0, self.reverse)
@@ -277,16 +262,18 @@ class GRULayer(_Layer):
         return hs
 
     def backward(self, grad):
-        d_in = self._take_saved("gates")  # r, z, n, overwritten by the gradients of Ai
-        d_rec = self._take_saved("rec")   # Ah, overwritten by its gradients
-        hs, w_hh = self.hs, self.w_hh
+        gates, rec, hs, w_hh = self.gates, self.rec, self.hs, self.w_hh
+        T = gates.shape[0]
+        d_in = np.empty_like(gates)   # gradients of Ai
+        d_rec = np.empty_like(gates)  # gradients of Ah
         dh = np.zeros_like(self.h0)
         through_weights = np.empty_like(dh)
         grad = np.ascontiguousarray(grad)
         kernel = _kernels().gru_step_backward
-        for t in _time_steps(d_in.shape[0], not self.reverse):
+        for t in _time_steps(T, not self.reverse):
             # The kernel leaves in dh the direct part z * dh_t of the gradient of h_{t-1}.
-            kernel(d_in[t], d_rec[t], _previous(hs, self.h0, t, self.reverse), grad[t], dh)
+            kernel(gates[t], rec[t], _previous(hs, self.h0, t, self.reverse), grad[t], dh,
+                   d_in[t], d_rec[t])
             np.matmul(d_rec[t], w_hh, out=through_weights)
             dh += through_weights
         dx, dw_ih = _input_grads(self, d_in, self.x, self.w_ih, self.needs_input_grad[2])

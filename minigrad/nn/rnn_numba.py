@@ -44,23 +44,24 @@ def lstm_step_forward(gates, c_prev, c):
 
 
 @_jit
-def lstm_step_backward(gates, c_prev, tanh_c, grad_h, grad_c, dh, dc):
-    """gates <- dA of one LSTM step, in place, and dc <- dc_{t-1} (see rnn_steps)."""
+def lstm_step_backward(gates, c_prev, tanh_c, grad_h, grad_c, dh, dc, d_pre):
+    """dA of one LSTM step into ``d_pre``, and dc_{t-1} into ``dc`` (see rnn_steps)."""
     batch, hidden = dc.shape
     one = gates.dtype.type(1)
     for b in range(batch):
-        d_i, d_f, d_g, d_o = _blocks4(gates[b], hidden)
+        i, f, g, o = _blocks4(gates[b], hidden)
+        d_i, d_f, d_g, d_o = _blocks4(d_pre[b], hidden)
         c_prev_b, tanh_c_b, dc_b = c_prev[b], tanh_c[b], dc[b]
         grad_h_b, grad_c_b, dh_b = grad_h[b], grad_c[b], dh[b]
         for j in range(hidden):
-            i, f, g, o, tc = d_i[j], d_f[j], d_g[j], d_o[j], tanh_c_b[j]
+            tc = tanh_c_b[j]
             dh_t = grad_h_b[j] + dh_b[j]
-            dc_t = grad_c_b[j] + dc_b[j] + dh_t * o * (one - tc * tc)
-            d_i[j] = dc_t * g * i * (one - i)
-            d_f[j] = dc_t * c_prev_b[j] * f * (one - f)
-            d_g[j] = dc_t * i * (one - g * g)
-            d_o[j] = dh_t * tc * o * (one - o)
-            dc_b[j] = dc_t * f
+            dc_t = grad_c_b[j] + dc_b[j] + dh_t * o[j] * (one - tc * tc)
+            d_i[j] = dc_t * g[j] * i[j] * (one - i[j])
+            d_f[j] = dc_t * c_prev_b[j] * f[j] * (one - f[j])
+            d_g[j] = dc_t * i[j] * (one - g[j] * g[j])
+            d_o[j] = dh_t * tc * o[j] * (one - o[j])
+            dc_b[j] = dc_t * f[j]
 
 
 @_jit
@@ -90,24 +91,25 @@ def gru_step_output(gates, h_prev, h):
 
 
 @_jit
-def gru_step_backward(gates, rec, h_prev, grad_h, dh):
-    """gates <- dAi and rec <- dAh of one GRU step, in place, and dh <- z dh_t (see rnn_steps)."""
+def gru_step_backward(gates, rec, h_prev, grad_h, dh, d_in, d_rec):
+    """dAi and dAh of one GRU step, and the direct part z dh_t of dh_{t-1} (see rnn_steps)."""
     batch, hidden = dh.shape
     one = gates.dtype.type(1)
     for b in range(batch):
-        d_r, d_z, d_n = _blocks3(gates[b], hidden)
-        rec_d_r, rec_d_z, rec_d_n = _blocks3(rec[b], hidden)
+        r, z, n = _blocks3(gates[b], hidden)
+        d_r, d_z, d_n = _blocks3(d_in[b], hidden)
+        rec_d_r, rec_d_z, rec_d_n = _blocks3(d_rec[b], hidden)
+        rec_n = rec[b, 2 * hidden:]
         h_prev_b, grad_h_b, dh_b = h_prev[b], grad_h[b], dh[b]
         for j in range(hidden):
-            r, z, n, rec_n = d_r[j], d_z[j], d_n[j], rec_d_n[j]
             dh_t = grad_h_b[j] + dh_b[j]
-            da_n = dh_t * (one - z) * (one - n * n)
-            da_r = da_n * rec_n * r * (one - r)
-            da_z = dh_t * (h_prev_b[j] - n) * z * (one - z)
+            da_n = dh_t * (one - z[j]) * (one - n[j] * n[j])
+            da_r = da_n * rec_n[j] * r[j] * (one - r[j])
+            da_z = dh_t * (h_prev_b[j] - n[j]) * z[j] * (one - z[j])
             d_r[j] = da_r
             d_z[j] = da_z
             d_n[j] = da_n
             rec_d_r[j] = da_r
             rec_d_z[j] = da_z
-            rec_d_n[j] = da_n * r
-            dh_b[j] = dh_t * z
+            rec_d_n[j] = da_n * r[j]
+            dh_b[j] = dh_t * z[j]

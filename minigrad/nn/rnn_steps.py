@@ -5,9 +5,9 @@ NumPy call per operation); the recurrent layers use that version when Numba can 
 otherwise (see ``minigrad/_lazy.py``), and the tests hold the two to each other.
 
 The time loops and matrix products live in ``rnn_kernels.py``; these functions take one step's
-blocks and write their results in place (the backward steps turn the saved activations into
-gradients) or into the arrays given last. Gate blocks are stacked along the last axis in
-PyTorch's order: i, f, g, o for the LSTM, r, z, n for the GRU.
+blocks, read the gate activations the forward pass saved, and write their results into arrays
+given by the caller (``out`` arguments, named last). Gate blocks are stacked along the last axis
+in PyTorch's order: i, f, g, o for the LSTM, r, z, n for the GRU.
 
 Derivatives used: sigmoid' = s (1 - s), tanh' = 1 - t^2, both from the saved outputs.
 """
@@ -40,20 +40,18 @@ def lstm_step_forward(gates, c_prev, c):
     c += i * g
 
 
-def lstm_step_backward(gates, c_prev, tanh_c, grad_h, grad_c, dh, dc):
+def lstm_step_backward(gates, c_prev, tanh_c, grad_h, grad_c, dh, dc, d_pre):
     """One LSTM step backward (Hochreiter & Schmidhuber 1997; PyTorch's gate order i, f, g, o).
 
     From c_t = f c_{t-1} + i g and h_t = o tanh(c_t), with dh_t = grad_h + dh and
     dc_t = grad_c + dc + dh_t o (1 - tanh(c_t)^2):
         dA_i = dc_t g i (1 - i)      dA_f = dc_t c_{t-1} f (1 - f)
         dA_g = dc_t i (1 - g^2)      dA_o = dh_t tanh(c_t) o (1 - o)
-    ``gates`` (B, 4H) holds i, f, g, o on entry and dA on exit: backward visits each step once,
-    so the gradient can take the activations' place. ``dc`` becomes dc_{t-1} = dc_t f. ``dh``
-    (the gradient reaching h_t from step t + 1) is only read: the caller then overwrites it
-    with dA W_hh.
+    writes dA into ``d_pre`` (B, 4H) and dc_{t-1} = dc_t f into ``dc``. ``dh`` (the gradient
+    reaching h_t from step t + 1) is only read: the caller then overwrites it with dA W_hh.
     """
-    i, f, g, o = (block.copy() for block in _blocks(gates, 4))
-    d_i, d_f, d_g, d_o = _blocks(gates, 4)
+    i, f, g, o = _blocks(gates, 4)
+    d_i, d_f, d_g, d_o = _blocks(d_pre, 4)
     dh_t = grad_h + dh
     dc_t = grad_c + dc + dh_t * o * (1 - tanh_c * tanh_c)
     d_i[...] = dc_t * g * i * (1 - i)
@@ -84,25 +82,24 @@ def gru_step_output(gates, h_prev, h):
     h += n
 
 
-def gru_step_backward(gates, rec, h_prev, grad_h, dh):
+def gru_step_backward(gates, rec, h_prev, grad_h, dh, d_in, d_rec):
     """One GRU step backward (Cho et al. 2014, with PyTorch's n = tanh(Ai_n + r Ah_n)).
 
     From h_t = (1 - z) n + z h_{t-1}, with dh_t = grad_h + dh:
         dAi_n = dh_t (1 - z) (1 - n^2)      dAh_n = dAi_n r
         dA_r  = dAi_n Ah_n r (1 - r)        dA_z  = dh_t (h_{t-1} - n) z (1 - z)
-    (r and z take the same gradient in both products). In place, as the LSTM's: ``gates``
-    (B, 3H) goes from r, z, n to dAi, ``rec`` from Ah to dAh, and ``dh`` to the direct part
-    dh_t z of the gradient of h_{t-1}; the caller adds dAh W_hh.
+    (r and z take the same gradient in both products). Writes dAi into ``d_in``, dAh into
+    ``d_rec`` (both (B, 3H)), and the direct part of dh_{t-1}, dh_t z, into ``dh``; the caller
+    adds dAh W_hh.
     """
-    r, z, n = (block.copy() for block in _blocks(gates, 3))
-    rec_n = _blocks(rec, 3)[2].copy()
-    d_r, d_z, d_n = _blocks(gates, 3)
+    r, z, n = _blocks(gates, 3)
+    d_r, d_z, d_n = _blocks(d_in, 3)
     dh_t = grad_h + dh
     d_n[...] = dh_t * (1 - z) * (1 - n * n)
-    d_r[...] = d_n * rec_n * r * (1 - r)
+    d_r[...] = d_n * _blocks(rec, 3)[2] * r * (1 - r)
     d_z[...] = dh_t * (h_prev - n) * z * (1 - z)
-    rec_d_r, rec_d_z, rec_d_n = _blocks(rec, 3)
-    rec_d_r[...] = d_r
-    rec_d_z[...] = d_z
-    np.multiply(d_n, r, out=rec_d_n)
+    rec_r, rec_z, rec_n = _blocks(d_rec, 3)
+    rec_r[...] = d_r
+    rec_z[...] = d_z
+    np.multiply(d_n, r, out=rec_n)
     np.multiply(dh_t, z, out=dh)
