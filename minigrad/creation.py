@@ -21,7 +21,7 @@ def _float_dtype(dtype):
 
 
 def _leaf(array, requires_grad):
-    t = Tensor._from_op(array, None)
+    t = Tensor._constant(array)
     t.requires_grad = requires_grad
     return t
 

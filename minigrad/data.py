@@ -62,7 +62,7 @@ class DataLoader:
             else:
                 rows = order[start:start + self.batch_size]
                 batch = [a[rows] for a in self.arrays]
-            yield tuple(Tensor._from_op(np.ascontiguousarray(a), None) for a in batch)
+            yield tuple(Tensor._constant(np.ascontiguousarray(a)) for a in batch)
 
 
 def _split(n, classes):

@@ -2,34 +2,16 @@
 
 import numpy as np
 
+from minigrad import autograd
+
 
 def topological_order(root, constants=False):
-    """Return the tensors of ``root``'s graph that require grad, every input before its users.
+    """The tensors of ``root``'s graph that require grad, every input before its users.
 
-    With ``constants=True`` the inputs that need no grad are listed too (for drawing it).
-    An iterative depth-first search, so a chain of 100,000 operations needs no deep recursion:
-    the stack holds each tensor on the current path with an iterator over its inputs, and a
-    tensor is listed once all its inputs are.
+    With ``constants=True`` the inputs that need no grad are listed too (for drawing it). The
+    backward engine visits the same list in reverse (``minigrad.autograd.topological_order``).
     """
-    order = []
-    visited = {root}  # Tensors hash by identity, so they can key sets and dicts directly
-    stack = [(root, _inputs(root))]
-    while stack:
-        tensor, inputs = stack[-1]
-        for inp in inputs:
-            if (constants or inp._requires_grad) and inp not in visited:
-                visited.add(inp)
-                stack.append((inp, _inputs(inp)))
-                break
-        else:  # every input is listed: so can this tensor be
-            stack.pop()
-            order.append(tensor)
-    return order
-
-
-def _inputs(tensor):
-    """An iterator over the inputs of the operation that made ``tensor`` (none for a leaf)."""
-    return iter(tensor.grad_fn.inputs if tensor.grad_fn is not None else ())
+    return autograd.topological_order([root], constants)
 
 
 def _summary(array):

@@ -34,9 +34,9 @@ def as_array(data, dtype=None):
             dtype = np.dtype(dtype)
         except TypeError:
             raise TypeError(f"unknown dtype {dtype!r}") from None
-        return np.asarray(data, dtype=dtype, order="C")
+        return _native(np.asarray(data, dtype=dtype, order="C"))
     if isinstance(data, np.ndarray | np.generic):
-        return np.asarray(data, order="C")
+        return _native(np.asarray(data, order="C"))
     array = np.asarray(data)
     if array.dtype.kind == "f":
         array = array.astype(_default_dtype)
@@ -45,21 +45,30 @@ def as_array(data, dtype=None):
     return array
 
 
+def _native(array):
+    """``array`` in the machine's byte order (a big-endian array, as read from IDX files, is
+    converted: compiled kernels and BLAS expect native order)."""
+    if array.dtype.byteorder not in "=|":
+        array = array.astype(array.dtype.newbyteorder("="))
+    return array
+
+
 class Tensor:
     """An n-dimensional array that records the operations on it, for reverse-mode autograd.
 
     ``data`` is a contiguous ``numpy.ndarray``. ``grad`` is None until a backward pass reaches
-    the tensor, then an ndarray of the same shape and dtype. A tensor made by an operation keeps
-    that operation in ``grad_fn``; a tensor made by the user is a *leaf* (``grad_fn`` is None).
+    the tensor, then an ndarray of the same shape and dtype (a Tensor, differentiable, after
+    ``backward(create_graph=True)``). A tensor made by an operation keeps that operation in
+    ``grad_fn``; a tensor made by the user is a *leaf* (``grad_fn`` is None).
 
-    An optimizer may give a leaf a *gradient home* (``_grad_home``): an array of the leaf's shape,
-    into which backward then writes the leaf's first gradient instead of allocating a new one.
-    The optimizers do this for small parameters, whose gradients they read from one flat buffer
-    (see ``minigrad/optim/flat.py``).
+    ``_version`` counts in-place changes made through minigrad (optimizer steps, ``nn.init``), so
+    that backward can refuse to use a saved input that changed after the forward pass.
+    ``_tangent`` is the tangent carried in forward mode (``minigrad.func.jvp``), and ``_hooks``
+    the functions ``register_hook`` added.
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_retains_grad", "_grad_home",
-                 "_version", "__weakref__")
+    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_retains_grad", "_version",
+                 "_tangent", "_hooks", "__weakref__")
     # Make NumPy hand `ndarray + tensor` to Tensor.__radd__ instead of broadcasting over it.
     __array_ufunc__ = None
 
@@ -71,23 +80,30 @@ class Tensor:
         self.grad = None
         self.grad_fn = None
         self._retains_grad = False
-        self._grad_home = None
-        self._version = 0  # bumped by every in-place change made through minigrad
+        self._version = 0
+        self._tangent = None
+        self._hooks = None
         self._requires_grad = False
         self.requires_grad = requires_grad
 
     @classmethod
     def _from_op(cls, data, grad_fn):
-        """Wrap an operation's output array (fast path that skips the dtype rules)."""
+        """Wrap an operation's output array, made by ``grad_fn`` (skips the dtype rules)."""
         t = cls.__new__(cls)
         t.data = data if isinstance(data, np.ndarray) else np.asarray(data)
         t.grad = None
         t.grad_fn = grad_fn
         t._requires_grad = grad_fn is not None
         t._retains_grad = False
-        t._grad_home = None
         t._version = 0
+        t._tangent = None
+        t._hooks = None
         return t
+
+    @classmethod
+    def _constant(cls, data):
+        """Wrap an array as a tensor that no operation made and that needs no grad (no copy)."""
+        return cls._from_op(data, None)
 
     # ----------------------------------------------------------------- properties
     @property
@@ -148,7 +164,23 @@ class Tensor:
 
     def detach(self):
         """A new leaf sharing ``data`` but cut from the graph (requires_grad False)."""
-        return Tensor._from_op(self.data, None)
+        return Tensor._constant(self.data)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` whenever a backward pass computes this tensor's gradient.
+
+        As PyTorch's: the hook gets the gradient as a Tensor and may return a replacement (of
+        the same shape), which is what flows on (and into ``.grad`` for a leaf). Returns a handle
+        whose ``remove()`` takes the hook off.
+        """
+        if not self._requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't "
+                               "require gradient")
+        if not callable(hook):
+            raise TypeError(f"register_hook: expected a callable, got {type(hook).__name__}")
+        if self._hooks is None:
+            self._hooks = {}
+        return RemovableHandle(self._hooks, hook)
 
     def numpy(self):
         """The underlying ndarray (shared, not copied)."""
@@ -194,30 +226,25 @@ class Tensor:
     __hash__ = object.__hash__
 
     # ------------------------------------------------------------------- backward
-    def backward(self, gradient=None):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute the gradient of this tensor with respect to every leaf that requires grad.
 
         ``gradient`` is d(result)/d(self); it may be left out only for a single-element tensor.
+        As in PyTorch: the graph is freed afterwards unless ``retain_graph`` (which defaults to
+        ``create_graph``); with ``create_graph=True`` the gradients stored in ``.grad`` are Tensors
+        that can be differentiated again; ``inputs`` limits which tensors accumulate a gradient.
         """
         if not self._requires_grad:
             raise RuntimeError(
                 "backward: the tensor does not require grad and has no grad_fn "
                 "(was it made under no_grad, or from tensors without requires_grad=True?)"
             )
-        if gradient is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward: the output has shape {self.data.shape}; pass `gradient` of that "
-                    "shape, or reduce it to a scalar first (e.g. .sum())"
-                )
-            gradient = np.ones(self.data.shape, self.data.dtype)
-        else:
-            gradient = as_array(gradient, self.data.dtype)
-            if gradient.shape != self.data.shape:
-                raise ValueError(
-                    f"backward: gradient has shape {gradient.shape}, expected {self.data.shape}"
-                )
-        autograd.backward(self, gradient)
+        gradient = autograd.seed_gradient(self, gradient, create_graph, "backward")
+        if retain_graph is None:
+            retain_graph = create_graph
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        autograd.backward([self], [gradient], retain_graph, create_graph, inputs)
 
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other):
@@ -262,24 +289,33 @@ class Tensor:
     def __getitem__(self, index):
         return ops.getitem(self, index)
 
-    # Comparisons give boolean tensors and carry no gradient.
+    # Comparisons and logic give boolean tensors and carry no gradient.
     def __eq__(self, other):
-        return Tensor._from_op(self.data == _raw(other), None)
+        return Tensor._constant(self.data == _raw(other))
 
     def __ne__(self, other):
-        return Tensor._from_op(self.data != _raw(other), None)
+        return Tensor._constant(self.data != _raw(other))
 
     def __lt__(self, other):
-        return Tensor._from_op(self.data < _raw(other), None)
+        return Tensor._constant(self.data < _raw(other))
 
     def __le__(self, other):
-        return Tensor._from_op(self.data <= _raw(other), None)
+        return Tensor._constant(self.data <= _raw(other))
 
     def __gt__(self, other):
-        return Tensor._from_op(self.data > _raw(other), None)
+        return Tensor._constant(self.data > _raw(other))
 
     def __ge__(self, other):
-        return Tensor._from_op(self.data >= _raw(other), None)
+        return Tensor._constant(self.data >= _raw(other))
+
+    def __and__(self, other):
+        return Tensor._constant(self.data & _raw(other))
+
+    def __or__(self, other):
+        return Tensor._constant(self.data | _raw(other))
+
+    def __invert__(self):
+        return Tensor._constant(~self.data)
 
     # ---------------------------------------------------------- elementwise methods
     def exp(self):
@@ -391,11 +427,32 @@ def as_tensor(value, like=None):
     if isinstance(value, Tensor):
         return value
     if isinstance(value, np.ndarray):
-        return Tensor._from_op(value, None)
+        return Tensor._constant(value)
     if like is not None and isinstance(value, int | float | bool):
         dtype = np.result_type(like.data.dtype, value)
-        return Tensor._from_op(np.asarray(value, dtype=dtype), None)
-    return Tensor._from_op(as_array(value), None)
+        return Tensor._constant(np.asarray(value, dtype=dtype))
+    return Tensor._constant(as_array(value))
+
+
+class RemovableHandle:
+    """What ``register_hook`` returns: ``remove()`` takes the hook off again."""
+
+    _next_id = 0
+
+    def __init__(self, hooks, hook):
+        self.hooks, self.id = hooks, RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+        hooks[self.id] = hook
+
+    def remove(self):
+        """Take the hook off (doing it twice is harmless)."""
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
 
 
 def tensor(data, requires_grad=False, dtype=None):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import minigrad
-from minigrad import _lazy
+from minigrad import _numba
 from minigrad.nn import rnn_kernels, rnn_numba, rnn_steps
 from minigrad.nn.recurrent import GRU, LSTM
 
@@ -100,9 +100,9 @@ def _layer_results(cls, rng, dtype):
 @pytest.fixture
 def numpy_kernels(monkeypatch):
     """Make the layers choose their step kernels again, then restore the usual choice."""
-    rnn_kernels._kernels.reset()
+    _numba.forget()
     yield monkeypatch
-    rnn_kernels._kernels.reset()
+    _numba.forget()
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -110,12 +110,13 @@ def numpy_kernels(monkeypatch):
 @pytest.mark.parametrize("how", ["numba missing", "MINIGRAD_DISABLE_NUMBA", "NUMBA_DISABLE_JIT"])
 def test_layers_give_the_same_results_without_numba(numpy_kernels, rng, cls, dtype, how):
     compiled = _layer_results(cls, np.random.default_rng(0), dtype)
-    rnn_kernels._kernels.reset()
+    assert rnn_kernels._kernels() is rnn_numba
+    _numba.forget()
     if how == "numba missing":
         numpy_kernels.setitem(sys.modules, "numba", None)  # `import numba` now raises
+        numpy_kernels.delitem(sys.modules, "minigrad.nn.rnn_numba")  # so it is imported again
     else:
         numpy_kernels.setenv(how, "1")
-    assert not _lazy.numba_enabled()
     original = _layer_results(cls, np.random.default_rng(0), dtype)
     assert rnn_kernels._kernels() is rnn_steps
     tolerance = 1e-5 if dtype == np.float32 else 1e-12
@@ -127,7 +128,10 @@ def test_switches_read_as_off_when_zero_or_empty(monkeypatch):
     for name in ("MINIGRAD_DISABLE_NUMBA", "NUMBA_DISABLE_JIT"):
         for value in ("0", ""):
             monkeypatch.setenv(name, value)
-            assert _lazy.numba_enabled()
+            assert not _numba.numba_disabled()
+        monkeypatch.setenv(name, "1")
+        assert _numba.numba_disabled()
+        monkeypatch.delenv(name)
 
 
 def test_recurrent_layers_run_where_numba_cannot_be_imported():
@@ -137,7 +141,7 @@ import sys
 class NoNumba:
     def find_spec(self, name, path=None, target=None):
         if name == "numba" or name.startswith("numba."):
-            raise ImportError("numba is blocked for this test")
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 sys.meta_path.insert(0, NoNumba())
 import numpy as np, minigrad
 from minigrad import nn
@@ -153,3 +157,17 @@ assert "numba" not in sys.modules
     env = {key: value for key, value in os.environ.items()
            if key not in ("MINIGRAD_DISABLE_NUMBA", "NUMBA_DISABLE_JIT")}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+@pytest.mark.parametrize("cls", [LSTM, GRU])
+def test_retain_graph_gives_the_same_gradients_again(rng, cls):
+    """The saved activations survive backward: a second pass adds the same gradients."""
+    layer = cls(2, 3, dtype=np.float64)
+    x = minigrad.tensor(rng.standard_normal((4, 2, 2)), requires_grad=True)
+    loss = (layer(x)[0] * minigrad.tensor(rng.standard_normal((4, 2, 3)))).sum()
+    loss.backward(retain_graph=True)
+    first = [x.grad.copy()] + [p.grad.copy() for p in layer.parameters()]
+    loss.backward()
+    second = [x.grad] + [p.grad for p in layer.parameters()]
+    for once, twice in zip(first, second):
+        np.testing.assert_allclose(twice, 2 * once, rtol=1e-12)

@@ -133,20 +133,6 @@ def test_backward_writes_gradients_into_the_flat_buffer(monkeypatch):
         np.testing.assert_array_equal(a.grad, b.grad)
 
 
-def test_a_dropped_layout_gives_back_the_gradient_homes(small_threshold, rng):
-    params = make_params(rng, shapes=SHAPES)
-    opt = optim.SGD(params, lr=0.1)
-    run(opt, params, make_grads(rng, SHAPES, 1))
-    assert params[1]._grad_home is not None
-    params[2].grad = None  # this step takes the per-tensor path and drops the layout
-    opt.step()
-    assert [p._grad_home for p in params] == [None] * 4
-    params[1].grad = None
-    (params[1] * 2).sum().backward()
-    np.testing.assert_array_equal(params[1].grad, np.full(SHAPES[1], 2.0))
-    assert params[1].grad.base is None  # a fresh array of its own
-
-
 def test_params_added_to_a_group_are_updated(small_threshold, rng):
     params = make_params(rng, shapes=SHAPES)
     opt = optim.SGD(params[:3], lr=0.1)

@@ -18,6 +18,7 @@ from minigrad.nn.loss_ops import (
     nll_loss,
 )
 from minigrad.ops import log_softmax, relu, sigmoid, softmax, tanh
+from minigrad.ops.elementwise import sum_tangents
 from minigrad.tensor import Tensor, as_tensor
 
 __all__ = [
@@ -31,7 +32,8 @@ class Linear(Function):
     """y = x W^T + b for x of shape (..., in), W (out, in), b (out,).
 
     Backward: dx = g W, dW = g^T x and db = sum of g over every leading axis, with the leading
-    axes flattened into one so that each gradient is a single matrix product.
+    axes flattened into one so that each gradient is a single matrix product. Forward mode:
+    dy = dx W^T + x dW^T + db.
     """
 
     def forward(self, x, weight, bias=None):
@@ -40,22 +42,26 @@ class Linear(Function):
                 f"linear: input has shape {x.shape}, expected last axis {weight.shape[1]} "
                 f"(weight shape {weight.shape})"
             )
-        self.x, self.weight = x, weight
         out = x @ weight.T
         if bias is not None:
             out += bias  # in place: out is a fresh array, save one allocation
         return out
 
-    def backward(self, grad):
+    def backward(self, xp, grad, x, weight, *bias, out):
         need_x, need_w = self.needs_input_grad[:2]
-        x, weight = self.x, self.weight
         grad_x = grad @ weight if need_x else None
-        grad_2d = grad.reshape(-1, weight.shape[0])
-        grad_w = grad_2d.T @ x.reshape(-1, weight.shape[1]) if need_w else None
-        if len(self.needs_input_grad) == 2:
+        grad_2d = xp.reshape(grad, (-1, weight.shape[0]))
+        grad_w = grad_2d.T @ xp.reshape(x, (-1, weight.shape[1])) if need_w else None
+        if not bias:
             return grad_x, grad_w
-        grad_b = grad_2d.sum(axis=0) if self.needs_input_grad[2] else None
+        grad_b = xp.sum(grad_2d, axis=0) if self.needs_input_grad[2] else None
         return grad_x, grad_w, grad_b
+
+    def jvp(self, xp, tangents, x, weight, *bias, out):
+        dx, dw = tangents[:2]
+        return sum_tangents(None if dx is None else dx @ weight.T,
+                            None if dw is None else x @ dw.T,
+                            tangents[2] if bias else None)
 
 
 def linear(x, weight, bias=None):
@@ -85,7 +91,7 @@ def dropout(x, p=0.5, training=True):
     else:
         keep = random.generator().random(x.shape, dtype=x.dtype) >= p
         mask = keep.astype(x.dtype) * x.dtype.type(1 / (1 - p))
-    return x * Tensor._from_op(mask, None)
+    return x * Tensor._constant(mask)
 
 
 def embedding(indices, weight):

@@ -1,21 +1,40 @@
-"""The softmax cross-entropy's row loops, compiled with Numba.
+"""The softmax cross-entropy's row loops, compiled with Numba: the optimisation of loss_ops.py's
+NumPy original (``softmax_cross_entropy`` and ``cross_entropy_grad`` there), with the same
+signatures and results (tests/test_nn_losses.py holds the two together).
 
-Imported only when ``cross_entropy`` first runs, so ``import minigrad`` never loads Numba.
-Why: written with NumPy, the loss is a dozen whole-array calls (row max, subtract, exp, row sum,
-log, a gather, the target range check, ...), and on the small batches minigrad trains on each
-call's fixed cost (~1-3 us) is most of the time. Here the row-wise work is two loops, one
-before and one after the exponential. The exponential itself stays in NumPy (``np.exp`` in
-place between the two): its SIMD exp beats the libm exp a Numba loop calls one element at a
-time, so large batches lose nothing (on 6400 x 80 float32 logits, one loop with the exp inside
-took 1.3-1.5x the old NumPy forward's time; this split takes 0.8x).
+Written with NumPy, the loss is a dozen whole-array calls (row max, subtract, exp, row sum, log,
+a gather, the target range check), and on the small batches minigrad trains on, each call's fixed
+cost is most of the time. Here the row-wise work is two loops, one before and one after the
+exponential. The exponential stays in NumPy (``np.exp`` in place between the two loops): its SIMD
+exp beats the scalar exp a Numba loop calls per element (perf/NOTES.md has the measurement).
 
-Sums of exponentials are accumulated in float64 whatever the dtype, then rounded once.
+Sums of exponentials are accumulated in float64 whatever the dtype, then rounded once. Imported
+only when ``cross_entropy`` first runs, so ``import minigrad`` never loads Numba.
 """
 
 import numba
 import numpy as np
 
 _jit = numba.njit(cache=True, error_model="numpy")
+
+
+def softmax_cross_entropy(logits, target, smoothing):
+    """(probs, loss): each row's softmax and cross-entropy; None if a target is out of range."""
+    rows = len(target)
+    probs = np.empty(logits.shape, logits.dtype)
+    top, loss = np.empty(rows, logits.dtype), np.empty(rows, logits.dtype)
+    if shift_rows(logits, target, probs, top) >= 0:
+        return None
+    np.exp(probs, out=probs)
+    normalise_rows(logits, target, smoothing, top, probs, loss)
+    return probs, loss
+
+
+def cross_entropy_grad(probs, target, smoothing, scale):
+    """(probs - q) * scale, q the smoothed one-hot targets: the gradient of the loss's sum."""
+    grad = np.empty_like(probs)
+    _cross_entropy_grad(probs, target, smoothing, scale, grad)
+    return grad
 
 
 @_jit
@@ -62,7 +81,7 @@ def normalise_rows(logits, target, smoothing, top, probs, loss):
 
 
 @_jit
-def cross_entropy_grad(probs, target, smoothing, scale, grad):
+def _cross_entropy_grad(probs, target, smoothing, scale, grad):
     """grad <- (probs - q) * scale for the smoothed one-hot q = (1 - e) onehot(y) + e / classes.
 
     ``scale`` is the incoming gradient of a reduced loss (divided by the batch size for a mean).

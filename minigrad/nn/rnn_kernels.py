@@ -29,10 +29,15 @@ converted back.
 
 import numpy as np
 
-from minigrad._lazy import Kernels
+from minigrad._numba import compiled
 from minigrad.autograd import Function
+from minigrad.nn import rnn_steps
+from minigrad.ops import xp_numpy
 
-_kernels = Kernels("minigrad.nn.rnn_numba", "minigrad.nn.rnn_steps")
+
+def _kernels():
+    """The compiled step kernels when Numba is available and enabled, else the NumPy originals."""
+    return compiled("minigrad.nn.rnn_numba") or rnn_steps
 
 
 def _halve_sigmoid_rows(w_ih, w_hh, biases, blocks, sigmoid_blocks):
@@ -92,17 +97,39 @@ def _input_grads(fn, d_pre, x, w_ih, need_w_ih):
 
 
 class _Layer(Function):
-    """Shared input handling: convert x and h0 to the weights' dtype, remember what they were.
+    """Shared by the three layers: input handling, and what their hand-written BPTT cannot do.
 
     Every layer takes ``reverse``: the reverse direction of a bidirectional layer visits the
     steps from T-1 down to 0. Its inputs, outputs and saved arrays stay in time order.
+
+    The backward pass runs on arrays only, so it cannot itself be differentiated (second
+    derivatives) and there is no forward mode: both raise, naming the cell to loop over instead,
+    whose operations support both.
     """
 
+    cell = None  # the cell that does the same step with differentiable operations
+
+    def backward(self, xp, grad, *inputs, out):
+        if xp is not xp_numpy:
+            raise RuntimeError(
+                f"{self.name}: the fused layer's backward cannot be differentiated again "
+                f"(create_graph=True); loop over nn.{self.cell} instead, which can")
+        return self._bptt(grad, *inputs, out=out)
+
+    def jvp(self, xp, tangents, *inputs, out):
+        raise RuntimeError(f"{self.name}: the fused layer has no forward mode (jvp); loop over "
+                           f"nn.{self.cell} instead, which has")
+
     def _prepare(self, x, h0, w_ih, biases, reverse):
+        """Remember the options and dtypes; return x and h0 in the weights' dtype."""
         self.has_bias, self.reverse = bool(biases), reverse
         self.x_dtype, self.h0_dtype = x.dtype, h0.dtype
-        dtype = w_ih.dtype
-        return x.astype(dtype, copy=False), h0.astype(dtype, copy=False)
+        return self._in_weights_dtype(w_ih, x, h0)
+
+    @staticmethod
+    def _in_weights_dtype(w_ih, *arrays):
+        """``arrays`` converted to the weights' dtype (the same arrays when they have it)."""
+        return [a.astype(w_ih.dtype, copy=False) for a in arrays]
 
     def _bias_grads(self, d_ih, d_hh):
         """db_ih = sum of d_ih over (T, B), likewise db_hh (the same array when d_hh is d_ih).
@@ -125,6 +152,8 @@ class RNNLayer(_Layer):
     [h_t > 0] for relu, both read from the saved outputs.
     """
 
+    cell = "RNNCell"
+
     def forward(self, x, h0, w_ih, w_hh, *biases, nonlinearity="tanh", reverse=False):
         x, h0 = self._prepare(x, h0, w_ih, biases, reverse)
         hs = _input_projection(x, w_ih, biases)  # becomes h_1..h_T in place
@@ -139,14 +168,14 @@ class RNNLayer(_Layer):
                 np.tanh(h, out=h)
             else:
                 np.maximum(h, 0, out=h)
-        self.x, self.h0, self.hs, self.w_ih, self.w_hh = x, h0, hs, w_ih, w_hh
         self.nonlinearity = nonlinearity
         return hs
 
-    def backward(self, grad):
-        hs, w_hh = self.hs, self.w_hh
+    def _bptt(self, grad, x, h0, w_ih, w_hh, *biases, out):
+        x, h0 = self._in_weights_dtype(w_ih, x, h0)
+        hs = out
         d_pre = np.empty_like(hs)
-        dh = np.zeros_like(self.h0)  # the gradient reaching h_t from step t + 1
+        dh = np.zeros_like(h0)  # the gradient reaching h_t from step t + 1
         for t in _time_steps(hs.shape[0], not self.reverse):
             da = d_pre[t]
             np.add(grad[t], dh, out=da)
@@ -155,8 +184,8 @@ class RNNLayer(_Layer):
             else:
                 da *= hs[t] > 0
             np.matmul(da, w_hh, out=dh)
-        dx, dw_ih = _input_grads(self, d_pre, self.x, self.w_ih, self.needs_input_grad[2])
-        dw_hh = (_recurrent_weight_grad(d_pre, hs, self.h0, self.reverse)
+        dx, dw_ih = _input_grads(self, d_pre, x, w_ih, self.needs_input_grad[2])
+        dw_hh = (_recurrent_weight_grad(d_pre, hs, h0, self.reverse)
                  if self.needs_input_grad[3] else None)
         return (dx, dh.astype(self.h0_dtype, copy=False), dw_ih, dw_hh,
                 *self._bias_grads(d_pre, d_pre))
@@ -175,10 +204,12 @@ class LSTMLayer(_Layer):
     h_n, from c_n); the backward pass adds them in at each step.
     """
 
+    cell = "LSTMCell"
+
     def forward(self, x, h0, c0, w_ih, w_hh, *biases, reverse=False):
         x, h0 = self._prepare(x, h0, w_ih, biases, reverse)
         self.c0_dtype = c0.dtype
-        c0 = c0.astype(w_ih.dtype, copy=False)
+        (c0,) = self._in_weights_dtype(w_ih, c0)
         H = w_hh.shape[1]
         w_ih_half, w_hh_half, biases_half = _halve_sigmoid_rows(w_ih, w_hh, biases, 4, (0, 1, 3))
         gates = _input_projection(x, w_ih_half, biases_half)  # A, then i, f, g, o in place
@@ -198,24 +229,23 @@ class LSTMLayer(_Layer):
             finish(a, c_prev, c)  # i, f, o from tanh(A / 2); c_t = f c_{t-1} + i g
             np.tanh(c, out=tanh_c[t])
             np.multiply(a[:, 3 * H:], tanh_c[t], out=h)
-        self.x, self.h0, self.c0, self.w_ih, self.w_hh = x, h0, c0, w_ih, w_hh
-        self.gates, self.out, self.tanh_c = gates, out, tanh_c
+        self.gates, self.tanh_c = gates, tanh_c
         return out
 
-    def backward(self, grad):
-        gates, cs, tanh_c, w_hh = self.gates, self.out[1], self.tanh_c, self.w_hh
-        T, B, width = gates.shape
+    def _bptt(self, grad, x, h0, c0, w_ih, w_hh, *biases, out):
+        x, h0, c0 = self._in_weights_dtype(w_ih, x, h0, c0)
+        gates, tanh_c, cs = self.gates, self.tanh_c, out[1]
         d_pre = np.empty_like(gates)
-        dh = np.zeros_like(self.h0)  # the gradient reaching h_t from step t + 1
-        dc = np.zeros_like(self.c0)  # the gradient reaching c_t from step t + 1
+        dh = np.zeros_like(h0)  # the gradient reaching h_t from step t + 1
+        dc = np.zeros_like(c0)  # the gradient reaching c_t from step t + 1
         grad = np.ascontiguousarray(grad)
         kernel = _kernels().lstm_step_backward
-        for t in _time_steps(T, not self.reverse):
-            kernel(gates[t], _previous(cs, self.c0, t, self.reverse), tanh_c[t], grad[0, t],
+        for t in _time_steps(gates.shape[0], not self.reverse):
+            kernel(gates[t], _previous(cs, c0, t, self.reverse), tanh_c[t], grad[0, t],
                    grad[1, t], dh, dc, d_pre[t])
             np.matmul(d_pre[t], w_hh, out=dh)
-        dx, dw_ih = _input_grads(self, d_pre, self.x, self.w_ih, self.needs_input_grad[3])
-        dw_hh = (_recurrent_weight_grad(d_pre, self.out[0], self.h0, self.reverse)
+        dx, dw_ih = _input_grads(self, d_pre, x, w_ih, self.needs_input_grad[3])
+        dw_hh = (_recurrent_weight_grad(d_pre, out[0], h0, self.reverse)
                  if self.needs_input_grad[4] else None)
         return (dx, dh.astype(self.h0_dtype, copy=False), dc.astype(self.c0_dtype, copy=False),
                 dw_ih, dw_hh, *self._bias_grads(d_pre, d_pre))
@@ -232,6 +262,8 @@ class GRULayer(_Layer):
     only the recurrent part of n, the pre-activation gradients of the two products differ in
     the n block (dAh_n = dAi_n * r), so backward keeps one (T, B, 3H) buffer for each.
     """
+
+    cell = "GRUCell"
 
     def forward(self, x, h0, w_ih, w_hh, *biases, reverse=False):
         x, h0 = self._prepare(x, h0, w_ih, biases, reverse)
@@ -257,27 +289,27 @@ class GRULayer(_Layer):
             np.tanh(n, out=n)
             h_prev, h = h, hs[t]
             steps.gru_step_output(a, h_prev, h)
-        self.x, self.h0, self.hs, self.w_ih, self.w_hh = x, h0, hs, w_ih, w_hh
         self.gates, self.rec = gates, rec
         return hs
 
-    def backward(self, grad):
-        gates, rec, hs, w_hh = self.gates, self.rec, self.hs, self.w_hh
+    def _bptt(self, grad, x, h0, w_ih, w_hh, *biases, out):
+        x, h0 = self._in_weights_dtype(w_ih, x, h0)
+        gates, rec, hs = self.gates, self.rec, out
         T = gates.shape[0]
         d_in = np.empty_like(gates)   # gradients of Ai
         d_rec = np.empty_like(gates)  # gradients of Ah
-        dh = np.zeros_like(self.h0)
+        dh = np.zeros_like(h0)
         through_weights = np.empty_like(dh)
         grad = np.ascontiguousarray(grad)
         kernel = _kernels().gru_step_backward
         for t in _time_steps(T, not self.reverse):
             # The kernel leaves in dh the direct part z * dh_t of the gradient of h_{t-1}.
-            kernel(gates[t], rec[t], _previous(hs, self.h0, t, self.reverse), grad[t], dh,
+            kernel(gates[t], rec[t], _previous(hs, h0, t, self.reverse), grad[t], dh,
                    d_in[t], d_rec[t])
             np.matmul(d_rec[t], w_hh, out=through_weights)
             dh += through_weights
-        dx, dw_ih = _input_grads(self, d_in, self.x, self.w_ih, self.needs_input_grad[2])
-        dw_hh = (_recurrent_weight_grad(d_rec, hs, self.h0, self.reverse)
+        dx, dw_ih = _input_grads(self, d_in, x, w_ih, self.needs_input_grad[2])
+        dw_hh = (_recurrent_weight_grad(d_rec, hs, h0, self.reverse)
                  if self.needs_input_grad[3] else None)
         return (dx, dh.astype(self.h0_dtype, copy=False), dw_ih, dw_hh,
                 *self._bias_grads(d_in, d_rec))

@@ -1,14 +1,23 @@
 """Elementwise operations: arithmetic, the usual functions, and selection.
 
-Each Function computes its forward on arrays and returns, in ``backward``, the upstream gradient
-times the local derivative. Broadcast inputs need no care here: the engine sums every gradient
-back to its input's shape.
+Each Function computes its forward on arrays; ``backward`` returns the upstream gradient times the
+local derivative, and ``jvp`` the inputs' tangents times the same derivative. Broadcast inputs
+need no care here: the engine sums every gradient back to its input's shape.
 """
 
 import numpy as np
 
 from minigrad.autograd import Function
 from minigrad.tensor import Tensor, as_tensor
+
+
+def sum_tangents(*terms):
+    """The sum of the tangent terms that are not None (None when all are: a zero tangent)."""
+    total = None
+    for term in terms:
+        if term is not None:
+            total = term if total is None else total + term
+    return total
 
 
 def _binary(function, a, b):
@@ -28,90 +37,135 @@ def _binary(function, a, b):
 
 # ---------------------------------------------------------------------------- arithmetic
 class Add(Function):
-    """a + b."""
+    """a + b; d/da = d/db = 1."""
+
+    saves_inputs = False
 
     def forward(self, a, b):
         return a + b
 
-    def backward(self, grad):
+    def backward(self, xp, grad, a, b, out):
         return grad, grad
+
+    def jvp(self, xp, tangents, a, b, out):
+        da, db = tangents
+        return sum_tangents(da, db)
 
 
 class Sub(Function):
-    """a - b."""
+    """a - b; d/da = 1, d/db = -1."""
+
+    saves_inputs = False
 
     def forward(self, a, b):
         return a - b
 
-    def backward(self, grad):
+    def backward(self, xp, grad, a, b, out):
         return grad, -grad
+
+    def jvp(self, xp, tangents, a, b, out):
+        da, db = tangents
+        return sum_tangents(da, None if db is None else -db)
 
 
 class Mul(Function):
-    """a * b."""
+    """a * b; d/da = b, d/db = a."""
 
     def forward(self, a, b):
-        self.a, self.b = a, b
         return a * b
 
-    def backward(self, grad):
+    def backward(self, xp, grad, a, b, out):
         need_a, need_b = self.needs_input_grad
-        return (grad * self.b if need_a else None), (grad * self.a if need_b else None)
+        return (grad * b if need_a else None), (grad * a if need_b else None)
+
+    def jvp(self, xp, tangents, a, b, out):
+        da, db = tangents
+        return sum_tangents(None if da is None else da * b, None if db is None else a * db)
 
 
 class Div(Function):
-    """a / b."""
+    """a / b; d/da = 1/b, d/db = -a/b^2 = -out/b."""
 
     def forward(self, a, b):
-        self.b = b
-        self.out = a / b
-        return self.out
+        return a / b
 
-    def backward(self, grad):
-        grad_a = grad / self.b
+    def backward(self, xp, grad, a, b, out):
+        grad_a = grad / b
         need_a, need_b = self.needs_input_grad
-        return (grad_a if need_a else None), (-grad_a * self.out if need_b else None)
+        return (grad_a if need_a else None), (-grad_a * out if need_b else None)
+
+    def jvp(self, xp, tangents, a, b, out):
+        da, db = tangents
+        return sum_tangents(None if da is None else da / b, None if db is None else -db * out / b)
 
 
 class Neg(Function):
-    """-a."""
+    """-a; d/da = -1."""
+
+    saves_inputs = False
 
     def forward(self, a):
         return -a
 
-    def backward(self, grad):
+    def backward(self, xp, grad, a, out):
         return (-grad,)
+
+    def jvp(self, xp, tangents, a, out):
+        return -tangents[0]
 
 
 class Pow(Function):
-    """a ** exponent for a constant (Python number) exponent."""
+    """a ** e for a constant (Python number) exponent; d/da = e a^(e-1), and 0 when e == 0.
+
+    The e == 0 case is explicit because a^(e-1) is infinite at a = 0, and 0 * inf is NaN, while
+    a^0 is the constant 1 (PyTorch's rule too).
+    """
 
     def forward(self, a, exponent):
-        self.a, self.exponent = a, exponent
+        self.exponent = exponent
         return a**exponent
 
-    def backward(self, grad):
-        return (grad * self.exponent * self.a ** (self.exponent - 1),)
+    def _derivative(self, a):
+        return self.exponent * a ** (self.exponent - 1)
+
+    def backward(self, xp, grad, a, out):
+        if self.exponent == 0:
+            return (grad * 0,)
+        return (grad * self._derivative(a),)
+
+    def jvp(self, xp, tangents, a, out):
+        if self.exponent == 0:
+            return None
+        return tangents[0] * self._derivative(a)
 
 
 class PowTensor(Function):
-    """a ** b with a tensor exponent: d/da = b a^(b-1), d/db = a^b log(a)."""
+    """a ** b with a tensor exponent: d/da = b a^(b-1), d/db = a^b log(a).
+
+    As in PyTorch, d/da is 0 where b == 0, and d/db is 0 where a == 0 and b >= 0 (the limit of
+    a^b log(a) as a -> 0+), rather than the NaN of 0 * inf.
+    """
 
     def forward(self, a, b):
-        self.a, self.b = a, b
-        self.out = a**b
-        return self.out
+        return a**b
 
-    def backward(self, grad):
+    def _derivatives(self, xp, a, b, out):
+        d_a = xp.where(b == 0, 0, b * a ** (b - 1))
+        at_zero = (a == 0) & (b >= 0)
+        d_b = xp.where(at_zero, 0, out * xp.log(xp.where(at_zero, 1, a)))
+        return d_a, d_b
+
+    def backward(self, xp, grad, a, b, out):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d_a, d_b = self._derivatives(xp, a, b, out)
         need_a, need_b = self.needs_input_grad
-        grad_a = grad * self.b * self.a ** (self.b - 1) if need_a else None
-        grad_b = None
-        if need_b:
-            # a^b log(a) -> 0 as a -> 0 for b > 0; take that limit instead of 0 * -inf = nan.
-            with np.errstate(divide="ignore", invalid="ignore"):
-                log_a = np.where(self.a == 0, 0, np.log(self.a))
-            grad_b = grad * self.out * log_a
-        return grad_a, grad_b
+        return (grad * d_a if need_a else None), (grad * d_b if need_b else None)
+
+    def jvp(self, xp, tangents, a, b, out):
+        da, db = tangents
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d_a, d_b = self._derivatives(xp, a, b, out)
+        return sum_tangents(None if da is None else da * d_a, None if db is None else db * d_b)
 
 
 def add(a, b):
@@ -152,83 +206,118 @@ def power(a, exponent):
 class Exp(Function):
     """e**a; its derivative is itself."""
 
-    def forward(self, a):
-        self.out = np.exp(a)
-        return self.out
+    saves_inputs = False
 
-    def backward(self, grad):
-        return (grad * self.out,)
+    def forward(self, a):
+        return np.exp(a)
+
+    def backward(self, xp, grad, a, out):
+        return (grad * out,)
+
+    def jvp(self, xp, tangents, a, out):
+        return tangents[0] * out
 
 
 class Log(Function):
-    """Natural logarithm; derivative 1/a."""
+    """Natural logarithm; d log(a)/da = 1/a."""
 
     def forward(self, a):
-        self.a = a
         return np.log(a)
 
-    def backward(self, grad):
-        return (grad / self.a,)
+    def backward(self, xp, grad, a, out):
+        return (grad / a,)
+
+    def jvp(self, xp, tangents, a, out):
+        return tangents[0] / a
 
 
 class Sqrt(Function):
-    """Square root; derivative 1 / (2 sqrt(a))."""
+    """Square root; d sqrt(a)/da = 1 / (2 sqrt(a))."""
+
+    saves_inputs = False
 
     def forward(self, a):
-        self.out = np.sqrt(a)
-        return self.out
+        return np.sqrt(a)
 
-    def backward(self, grad):
-        return (grad / (2 * self.out),)
+    def backward(self, xp, grad, a, out):
+        return (grad / (2 * out),)
+
+    def jvp(self, xp, tangents, a, out):
+        return tangents[0] / (2 * out)
 
 
 class Abs(Function):
-    """|a|; derivative sign(a), taken as 0 at a = 0 (as PyTorch)."""
+    """|a|; d|a|/da = sign(a), taken as 0 at a = 0 (as PyTorch)."""
 
     def forward(self, a):
-        self.a = a
         return np.abs(a)
 
-    def backward(self, grad):
-        return (grad * np.sign(self.a),)
+    def backward(self, xp, grad, a, out):
+        return (grad * xp.sign(a),)
+
+    def jvp(self, xp, tangents, a, out):
+        return tangents[0] * xp.sign(a)
 
 
 class Tanh(Function):
-    """tanh(a); derivative 1 - tanh(a)^2."""
+    """tanh(a); d tanh(a)/da = 1 - tanh(a)^2."""
+
+    saves_inputs = False
 
     def forward(self, a):
-        self.out = np.tanh(a)
-        return self.out
+        return np.tanh(a)
 
-    def backward(self, grad):
-        return (grad * (1 - self.out * self.out),)
+    def backward(self, xp, grad, a, out):
+        return (grad * (1 - out * out),)
+
+    def jvp(self, xp, tangents, a, out):
+        return tangents[0] * (1 - out * out)
+
+
+def stable_sigmoid(a):
+    """1 / (1 + e^-a) on an array, accurate in both tails and never overflowing.
+
+    For a >= 0 it is 1 / (1 + e^-a); for a < 0 the same value is e^a / (1 + e^a), which keeps
+    the lower tail's relative precision (1 + tanh(a/2) would cancel to 0 in float32 near -17).
+    """
+    decay = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1, decay) / (1 + decay)
 
 
 class Sigmoid(Function):
-    """1 / (1 + e^-a); derivative s (1 - s)."""
+    """sigmoid(a) = 1 / (1 + e^-a); d sigmoid(a)/da = s (1 - s)."""
+
+    saves_inputs = False
 
     def forward(self, a):
-        # The tanh form never overflows, unlike 1 / (1 + exp(-a)) for a << 0.
-        self.out = 0.5 * (1 + np.tanh(0.5 * a))
-        return self.out
+        return stable_sigmoid(a)
 
-    def backward(self, grad):
-        return (grad * self.out * (1 - self.out),)
+    def backward(self, xp, grad, a, out):
+        return (grad * out * (1 - out),)
+
+    def jvp(self, xp, tangents, a, out):
+        return tangents[0] * out * (1 - out)
 
 
 class ReLU(Function):
-    """max(a, 0); derivative 1 where a > 0, else 0."""
+    """max(a, 0); d relu(a)/da = 1 where a > 0, else 0 (so relu(-inf) = 0 with gradient 0)."""
+
+    saves_inputs = False
 
     def forward(self, a):
-        self.positive = a > 0
-        return a * self.positive
+        return np.maximum(a, a.dtype.type(0))
 
-    def backward(self, grad):
-        return (grad * self.positive,)
+    def backward(self, xp, grad, a, out):
+        return (grad * (out > 0),)
+
+    def jvp(self, xp, tangents, a, out):
+        return tangents[0] * (out > 0)
 
 
 class Clip(Function):
     """Clamp a into [low, high]; the gradient passes where low <= a <= high (as PyTorch)."""
+
+    saves_inputs = False
 
     def forward(self, a, low, high):
         self.inside = np.ones(a.shape, dtype=bool)
@@ -238,8 +327,11 @@ class Clip(Function):
             self.inside &= a <= high
         return np.clip(a, low, high)
 
-    def backward(self, grad):
+    def backward(self, xp, grad, a, out):
         return (grad * self.inside,)
+
+    def jvp(self, xp, tangents, a, out):
+        return tangents[0] * self.inside
 
 
 def exp(a):
@@ -284,40 +376,56 @@ def clip(a, min=None, max=None):  # noqa: A002 - NumPy's and PyTorch's argument 
     return Clip.apply(a, low=min, high=max)
 
 
+def sign(a):
+    """Elementwise sign (-1, 0 or 1): a constant, whose derivative is 0 almost everywhere."""
+    return Tensor._constant(np.sign(a.data if isinstance(a, Tensor) else a))
+
+
 # ------------------------------------------------------------------------- selection
 class Maximum(Function):
     """Elementwise max(a, b); where a == b each side gets half the gradient (as PyTorch)."""
 
-    def forward(self, a, b):
-        self.share_a = (a > b) + 0.5 * (a == b)
-        return np.maximum(a, b)
+    saves_inputs = False
 
-    def backward(self, grad):
+    def forward(self, a, b):
+        out = np.maximum(a, b)
+        self.share_a = ((a > b) + 0.5 * (a == b)).astype(out.dtype)
+        return out
+
+    def backward(self, xp, grad, a, b, out):
         grad_a = grad * self.share_a
         return grad_a, grad - grad_a
 
+    def jvp(self, xp, tangents, a, b, out):
+        da, db = tangents
+        return sum_tangents(None if da is None else da * self.share_a,
+                            None if db is None else db * (1 - self.share_a))
 
-class Minimum(Function):
+
+class Minimum(Maximum):
     """Elementwise min(a, b); where a == b each side gets half the gradient (as PyTorch)."""
 
     def forward(self, a, b):
-        self.share_a = (a < b) + 0.5 * (a == b)
-        return np.minimum(a, b)
-
-    def backward(self, grad):
-        grad_a = grad * self.share_a
-        return grad_a, grad - grad_a
+        out = np.minimum(a, b)
+        self.share_a = ((a < b) + 0.5 * (a == b)).astype(out.dtype)
+        return out
 
 
 class Where(Function):
     """cond ? a : b elementwise; the gradient goes to the side that was chosen."""
 
+    saves_inputs = False
+
     def forward(self, a, b, cond):
         self.cond = cond
         return np.where(cond, a, b)
 
-    def backward(self, grad):
-        return np.where(self.cond, grad, 0), np.where(self.cond, 0, grad)
+    def backward(self, xp, grad, a, b, out):
+        return xp.where(self.cond, grad, 0), xp.where(self.cond, 0, grad)
+
+    def jvp(self, xp, tangents, a, b, out):
+        da, db = tangents
+        return xp.where(self.cond, 0 if da is None else da, 0 if db is None else db)
 
 
 def maximum(a, b):

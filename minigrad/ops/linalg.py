@@ -2,15 +2,17 @@
 
 import numpy as np
 
-from minigrad.autograd import Function, unbroadcast
+from minigrad.autograd import Function
+from minigrad.ops.elementwise import sum_tangents
 from minigrad.tensor import as_tensor
 
 
 class MatMul(Function):
     """a @ b for 1-D, 2-D and batched (broadcast) operands.
 
-    For C = A B the gradients are dA = dC B^T and dB = A^T dC. A 1-D operand is treated as a
-    row (a) or column (b) matrix, and batch axes that were broadcast are summed back.
+    For C = A B the gradients are dA = dC B^T and dB = A^T dC, and the tangent is
+    dC = dA B + A dB. A 1-D operand is treated as a row (a) or column (b) matrix, and batch axes
+    that were broadcast are summed back.
     """
 
     def forward(self, a, b):
@@ -22,7 +24,6 @@ class MatMul(Function):
             raise ValueError(
                 f"matmul: shapes {a.shape} and {b.shape} are not aligned ({inner_a} != {inner_b})"
             )
-        self.a, self.b = a, b
         try:
             return np.matmul(a, b)
         except ValueError:
@@ -30,25 +31,29 @@ class MatMul(Function):
                 f"matmul: batch shapes of {a.shape} and {b.shape} cannot be broadcast"
             ) from None
 
-    def backward(self, grad):
-        a, b = self.a, self.b
+    def backward(self, xp, grad, a, b, out):
         need_a, need_b = self.needs_input_grad
         if a.ndim == 2 and b.ndim == 2:  # the common case, without the reshaping below
             return (grad @ b.T if need_a else None), (a.T @ grad if need_b else None)
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
+        a2 = xp.expand_dims(a, 0) if a.ndim == 1 else a      # a row (1, k)
+        b2 = xp.expand_dims(b, -1) if b.ndim == 1 else b     # a column (k, 1)
         if b.ndim == 1:  # (..., m) -> (..., m, 1); first, so 1-D @ 1-D becomes (1, 1)
-            grad = np.expand_dims(grad, -1)
+            grad = xp.expand_dims(grad, -1)
         if a.ndim == 1:
-            grad = np.expand_dims(grad, -2)
+            grad = xp.expand_dims(grad, -2)
         grad_a = grad_b = None
         if need_a:
-            grad_a = np.matmul(grad, np.swapaxes(b2, -1, -2))
-            grad_a = unbroadcast(grad_a, a2.shape).reshape(a.shape)
+            grad_a = xp.matmul(grad, xp.swapaxes(b2, -1, -2))
+            grad_a = xp.reshape(xp.sum_to(grad_a, a2.shape), a.shape)
         if need_b:
-            grad_b = np.matmul(np.swapaxes(a2, -1, -2), grad)
-            grad_b = unbroadcast(grad_b, b2.shape).reshape(b.shape)
+            grad_b = xp.matmul(xp.swapaxes(a2, -1, -2), grad)
+            grad_b = xp.reshape(xp.sum_to(grad_b, b2.shape), b.shape)
         return grad_a, grad_b
+
+    def jvp(self, xp, tangents, a, b, out):
+        da, db = tangents
+        return sum_tangents(None if da is None else xp.matmul(da, b),
+                            None if db is None else xp.matmul(a, db))
 
 
 def matmul(a, b):

@@ -1,30 +1,21 @@
 """Reductions over axes (sum, mean, max, min, var, logsumexp) and softmax.
 
-A reduction's backward spreads the output gradient back over the reduced axes. ``_expand``
-re-inserts those axes (when ``keepdims`` was False) so the gradient broadcasts against the input.
+A reduction's backward spreads the output gradient back over the reduced axes: it gives the
+gradient back the reduced axes as length one (``_unreduce``), so that it broadcasts against the
+input. Axes are normalised once, by ``axes.normalize_axes``, into a sorted tuple.
 """
 
-import builtins
 import math
 
 import numpy as np
 
 from minigrad.autograd import Function
+from minigrad.ops.axes import normalize_axes
 
 
-def _normalize_axis(axis, ndim):
-    """Return ``axis`` as a sorted tuple of non-negative ints (all axes for None)."""
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
-    normalized = []
-    for ax in axes:
-        if not -ndim <= ax < builtins.max(ndim, 1):
-            raise ValueError(f"axis {ax} is out of bounds for a tensor of {ndim} dimensions")
-        normalized.append(int(ax) % builtins.max(ndim, 1))
-    if len(set(normalized)) != len(normalized):
-        raise ValueError(f"repeated axis in {axis}")
-    return tuple(sorted(normalized))
+def _unreduce(xp, grad, axes, keepdims):
+    """``grad`` with the reduced ``axes`` back as length one (unless they were kept)."""
+    return grad if keepdims else xp.expand_dims(grad, axes)
 
 
 def _kept_shape(shape, axes):
@@ -32,62 +23,81 @@ def _kept_shape(shape, axes):
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-def _expand(grad, axes, keepdims):
-    """Give ``grad`` back the reduced axes (as length one) so it broadcasts over the input."""
-    return grad if keepdims else np.expand_dims(grad, axes)
+class _Reduction(Function):
+    """Shared set-up of the reductions: remember the input shape, the axes and keepdims."""
+
+    def _remember(self, a, axes, keepdims):
+        self.shape, self.axes, self.keepdims = a.shape, axes, keepdims
 
 
-def _spread(grad, kept_shape, shape):
-    """Copy ``grad`` (reduced shape) over every element of ``shape``.
-
-    A filled fresh array costs a third of what ``np.broadcast_to`` does for small tensors.
-    """
-    out = np.empty(shape, dtype=grad.dtype)
-    out[...] = grad.reshape(kept_shape)
-    return out
-
-
-class Sum(Function):
+class Sum(_Reduction):
     """Sum over axes; every input element gets the output's gradient."""
 
-    def forward(self, a, axes, keepdims):
-        self.shape, self.kept_shape = a.shape, _kept_shape(a.shape, axes)
-        return a.sum(axis=axes, keepdims=keepdims)
-
-    def backward(self, grad):
-        return (_spread(grad, self.kept_shape, self.shape),)
-
-
-class Mean(Function):
-    """Mean over axes; every input element gets 1/n of the output's gradient."""
+    saves_inputs = False
 
     def forward(self, a, axes, keepdims):
-        self.shape, self.kept_shape = a.shape, _kept_shape(a.shape, axes)
+        self._remember(a, axes, keepdims)
+        return np.asarray(a.sum(axis=axes, keepdims=keepdims))
+
+    def backward(self, xp, grad, a, out):
+        return (xp.broadcast_to(_unreduce(xp, grad, self.axes, self.keepdims), self.shape),)
+
+    def jvp(self, xp, tangents, a, out):
+        return xp.sum(tangents[0], axis=self.axes, keepdims=self.keepdims)
+
+
+class Mean(_Reduction):
+    """Mean over axes; every input element gets 1/n of the output's gradient.
+
+    float16 is summed in float32 (as PyTorch does), so a long float16 mean cannot overflow.
+    """
+
+    saves_inputs = False
+
+    def forward(self, a, axes, keepdims):
+        self._remember(a, axes, keepdims)
         self.count = math.prod(a.shape[ax] for ax in axes)
+        if a.dtype == np.float16:
+            return np.mean(a, axis=axes, keepdims=keepdims, dtype=np.float32).astype(a.dtype)
         if a.dtype.kind != "f":
-            return np.mean(a, axis=axes, keepdims=keepdims)
-        return a.sum(axis=axes, keepdims=keepdims) / self.count
+            return np.asarray(np.mean(a, axis=axes, keepdims=keepdims))
+        return np.asarray(a.sum(axis=axes, keepdims=keepdims) / self.count)
 
-    def backward(self, grad):
-        return (_spread(grad / self.count, self.kept_shape, self.shape),)
+    def backward(self, xp, grad, a, out):
+        spread = _unreduce(xp, grad, self.axes, self.keepdims) / self.count
+        return (xp.broadcast_to(spread, self.shape),)
+
+    def jvp(self, xp, tangents, a, out):
+        return xp.sum(tangents[0], axis=self.axes, keepdims=self.keepdims) / self.count
 
 
-class _Extreme(Function):
-    """Max or min over axes. Tied extremes share the gradient equally (as torch.amax)."""
+class _Extreme(_Reduction):
+    """Max or min over axes: the gradient goes to the extreme elements.
 
+    Tied extremes share the gradient equally (as ``torch.amax``). When the result is NaN, the
+    NaNs are the extremes and share the gradient (as ``torch.max`` does).
+    """
+
+    saves_inputs = False
     reduce = None
 
     def forward(self, a, axes, keepdims):
-        if a.size == 0:
-            raise ValueError(f"{self.name.lower()}: cannot reduce an empty tensor")
-        self.axes, self.keepdims = axes, keepdims
+        if any(a.shape[ax] == 0 for ax in axes) or (not axes and a.size == 0):
+            raise ValueError(f"{self.name.lower()}: cannot reduce an empty axis of a tensor of "
+                             f"shape {a.shape}")
+        self._remember(a, axes, keepdims)
         out = self.reduce(a, axis=axes, keepdims=True)
-        self.winners = a == out
+        winners = a == out
+        if a.dtype.kind == "f":
+            winners |= np.isnan(a) & np.isnan(out)
+        self.share = (winners / winners.sum(axis=axes, keepdims=True)).astype(a.dtype)
         return out if keepdims else np.squeeze(out, axis=axes)
 
-    def backward(self, grad):
-        share = self.winners / self.winners.sum(axis=self.axes, keepdims=True)
-        return (_expand(grad, self.axes, self.keepdims) * share,)
+    def backward(self, xp, grad, a, out):
+        return (_unreduce(xp, grad, self.axes, self.keepdims) * self.share,)
+
+    def jvp(self, xp, tangents, a, out):
+        return xp.sum(tangents[0] * self.share, axis=self.axes, keepdims=self.keepdims)
 
 
 class Max(_Extreme):
@@ -102,103 +112,143 @@ class Min(_Extreme):
     reduce = staticmethod(np.min)
 
 
-class Var(Function):
+class Var(_Reduction):
     """Variance sum((a - mean)^2) / (n - ddof); derivative 2 (a - mean) / (n - ddof)."""
 
     def forward(self, a, axes, keepdims, ddof):
-        self.axes, self.keepdims = axes, keepdims
+        self._remember(a, axes, keepdims)
         n = math.prod(a.shape[ax] for ax in axes)
         if n - ddof <= 0:
             raise ValueError(f"var: ddof={ddof} leaves no degrees of freedom for {n} elements")
-        self.centered = a - a.mean(axis=axes, keepdims=True)
         self.dof = n - ddof
-        return np.sum(self.centered**2, axis=axes, keepdims=keepdims) / self.dof
+        centered = a - a.mean(axis=axes, keepdims=True)
+        return np.asarray(np.sum(centered * centered, axis=axes, keepdims=keepdims) / self.dof)
 
-    def backward(self, grad):
-        return (_expand(grad, self.axes, self.keepdims) * (2 / self.dof) * self.centered,)
+    def _centered(self, xp, a):
+        return a - xp.mean(a, axis=self.axes, keepdims=True)
+
+    def backward(self, xp, grad, a, out):
+        grad = _unreduce(xp, grad, self.axes, self.keepdims)
+        return (grad * (2 / self.dof) * self._centered(xp, a),)
+
+    def jvp(self, xp, tangents, a, out):
+        # The mean's own tangent drops out: the centered values sum to zero.
+        spread = xp.sum(self._centered(xp, a) * tangents[0], axis=self.axes,
+                        keepdims=self.keepdims)
+        return spread * (2 / self.dof)
 
 
-def _stable_logsumexp(a, axes):
-    """log(sum(exp(a))) over ``axes`` with keepdims, shifting by the max so exp cannot overflow."""
-    shift = np.max(a, axis=axes, keepdims=True)
-    shift = np.where(np.isfinite(shift), shift, 0)
+def _logsumexp_kept(a, axes):
+    """log(sum(exp(a))) over ``axes`` with keepdims, shifting by the max so exp cannot overflow.
+
+    Over an empty axis the sum is 0 and the result -inf, as in PyTorch.
+    """
+    if any(a.shape[ax] == 0 for ax in axes):
+        return np.full(_kept_shape(a.shape, axes), -np.inf, dtype=a.dtype)
+    shift = _finite_max(a, axes)
     return shift + np.log(np.sum(np.exp(a - shift), axis=axes, keepdims=True))
 
 
-class LogSumExp(Function):
-    """log(sum(exp(a))); its derivative is softmax(a)."""
+def _finite_max(a, axes):
+    """The max over ``axes`` (kept), or 0 where it is infinite: the shift that keeps exp finite."""
+    shift = np.max(a, axis=axes, keepdims=True)
+    return np.where(np.isfinite(shift), shift, 0)
+
+
+class LogSumExp(_Reduction):
+    """log(sum(exp(a))); its derivative is softmax(a) = exp(a - logsumexp(a))."""
 
     def forward(self, a, axes, keepdims):
-        self.a, self.axes, self.keepdims = a, axes, keepdims
-        self.out = _stable_logsumexp(a, axes)
-        return self.out if keepdims else np.squeeze(self.out, axis=axes)
+        self._remember(a, axes, keepdims)
+        out = _logsumexp_kept(a, axes)
+        return out if keepdims else np.squeeze(out, axis=axes)
 
-    def backward(self, grad):
-        return (_expand(grad, self.axes, self.keepdims) * np.exp(self.a - self.out),)
+    def _softmax(self, xp, a, out):
+        return xp.exp(a - _unreduce(xp, out, self.axes, self.keepdims))
+
+    def backward(self, xp, grad, a, out):
+        return (_unreduce(xp, grad, self.axes, self.keepdims) * self._softmax(xp, a, out),)
+
+    def jvp(self, xp, tangents, a, out):
+        return xp.sum(tangents[0] * self._softmax(xp, a, out), axis=self.axes,
+                      keepdims=self.keepdims)
 
 
 class Softmax(Function):
-    """exp(a) / sum(exp(a)); backward s * (g - sum(g * s))."""
+    """s = exp(a) / sum(exp(a)); backward s * (g - sum(g * s)), and the same form for jvp."""
 
-    def forward(self, a, axis):
-        self.axis = axis
-        e = np.exp(a - np.max(a, axis=axis, keepdims=True))
-        self.out = e / np.sum(e, axis=axis, keepdims=True)
-        return self.out
+    saves_inputs = False
 
-    def backward(self, grad):
-        s = self.out
-        return (s * (grad - np.sum(grad * s, axis=self.axis, keepdims=True)),)
+    def forward(self, a, axes):
+        self.axes = axes
+        e = np.exp(a - np.max(a, axis=axes, keepdims=True))
+        return e / np.sum(e, axis=axes, keepdims=True)
+
+    def backward(self, xp, grad, a, out):
+        return (out * (grad - xp.sum(grad * out, axis=self.axes, keepdims=True)),)
+
+    def jvp(self, xp, tangents, a, out):
+        da = tangents[0]
+        return out * (da - xp.sum(da * out, axis=self.axes, keepdims=True))
 
 
 class LogSoftmax(Function):
-    """a - logsumexp(a); backward g - softmax * sum(g)."""
+    """a - logsumexp(a); backward g - softmax * sum(g), jvp t - sum(softmax * t)."""
 
-    def forward(self, a, axis):
-        self.axis = axis
-        self.out = a - _stable_logsumexp(a, axis)
-        return self.out
+    saves_inputs = False
 
-    def backward(self, grad):
-        softmax = np.exp(self.out)
-        return (grad - softmax * np.sum(grad, axis=self.axis, keepdims=True),)
+    def forward(self, a, axes):
+        self.axes = axes
+        if any(a.shape[ax] == 0 for ax in axes):
+            return a.copy()
+        # (a - max) - log(sum(exp(a - max))): subtracting the max first keeps float32 exact for
+        # logits near 1e4, where max + log(sum) would round to the spacing of 1e4.
+        shifted = a - _finite_max(a, axes)
+        return shifted - np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
+
+    def backward(self, xp, grad, a, out):
+        return (grad - xp.exp(out) * xp.sum(grad, axis=self.axes, keepdims=True),)
+
+    def jvp(self, xp, tangents, a, out):
+        da = tangents[0]
+        return da - xp.sum(xp.exp(out) * da, axis=self.axes, keepdims=True)
 
 
 def sum(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
     """Sum of elements over ``axis`` (None: all; int or tuple)."""
-    return Sum.apply(a, axes=_normalize_axis(axis, a.ndim), keepdims=keepdims)
+    return Sum.apply(a, axes=normalize_axes(axis, a.ndim, "sum"), keepdims=keepdims)
 
 
 def mean(a, axis=None, keepdims=False):
     """Mean of elements over ``axis``."""
-    return Mean.apply(a, axes=_normalize_axis(axis, a.ndim), keepdims=keepdims)
+    return Mean.apply(a, axes=normalize_axes(axis, a.ndim, "mean"), keepdims=keepdims)
 
 
 def max(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
     """Maximum over ``axis``; tied maxima share the gradient equally."""
-    return Max.apply(a, axes=_normalize_axis(axis, a.ndim), keepdims=keepdims)
+    return Max.apply(a, axes=normalize_axes(axis, a.ndim, "max"), keepdims=keepdims)
 
 
 def min(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
     """Minimum over ``axis``; tied minima share the gradient equally."""
-    return Min.apply(a, axes=_normalize_axis(axis, a.ndim), keepdims=keepdims)
+    return Min.apply(a, axes=normalize_axes(axis, a.ndim, "min"), keepdims=keepdims)
 
 
 def var(a, axis=None, keepdims=False, ddof=0):
     """Variance over ``axis`` with ``ddof`` delta degrees of freedom (default 0, as NumPy)."""
-    return Var.apply(a, axes=_normalize_axis(axis, a.ndim), keepdims=keepdims, ddof=ddof)
+    return Var.apply(a, axes=normalize_axes(axis, a.ndim, "var"), keepdims=keepdims, ddof=ddof)
 
 
 def logsumexp(a, axis=None, keepdims=False):
-    """log(sum(exp(a))) over ``axis``, computed without overflow."""
-    return LogSumExp.apply(a, axes=_normalize_axis(axis, a.ndim), keepdims=keepdims)
+    """log(sum(exp(a))) over ``axis``, computed without overflow (-inf over an empty axis)."""
+    return LogSumExp.apply(a, axes=normalize_axes(axis, a.ndim, "logsumexp"), keepdims=keepdims)
 
 
 def softmax(a, axis=-1):
     """Softmax along ``axis``, computed without overflow."""
-    return Softmax.apply(a, axis=_normalize_axis(axis, a.ndim))
+    return Softmax.apply(a, axes=normalize_axes(axis, a.ndim, "softmax"))
 
 
 def log_softmax(a, axis=-1):
     """Log-softmax along ``axis``, computed without overflow or NaN."""
-    return LogSoftmax.apply(a, axis=_normalize_axis(axis, a.ndim))
+    return LogSoftmax.apply(a, axes=normalize_axes(axis, a.ndim, "log_softmax"))

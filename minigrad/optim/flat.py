@@ -78,7 +78,7 @@ class FlatGroup:
             self._state_arrays += views
         for p, view, grad_view in zip(members, self.views, self.grad_views, strict=True):
             p.data = view  # re-home: from now on the parameter lives in self.data
-            p.grad = p._grad_home = grad_view  # and backward writes its gradient in self.grad
+            p.grad = grad_view
 
     def _home(self, buffer, arrays):
         """Copy each of ``arrays`` into its span of ``buffer``; return the views, shaped alike."""
@@ -133,9 +133,7 @@ class FlatGroup:
 
     def release(self):
         """Stop backward writing the members' gradients here (the layout is being dropped)."""
-        for p, view in zip(self.members, self.grad_views, strict=True):
-            if p._grad_home is view:
-                p._grad_home = None
+        return None
 
     def count_step(self):
         """Advance the members' step counters (kept per parameter, as the state dict shows)."""
