@@ -13,6 +13,7 @@ from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
+from minigrad.ops.axes import normalize_axis
 from minigrad.tensor import get_default_dtype
 
 
@@ -160,23 +161,29 @@ class LogSoftmax(Module):
 
 
 class Flatten(Module):
-    """Merge axes ``start_axis`` .. ``end_axis`` into one: (N, 3, 4) -> (N, 12) by default."""
+    """Merge axes ``start_dim`` .. ``end_dim`` (inclusive) into one: (N, 3, 4) -> (N, 12).
 
-    def __init__(self, start_axis=1, end_axis=-1):
+    As ``torch.nn.Flatten``: negative axes count from the end, an axis out of range raises
+    (numpy's AxisError, both an IndexError and a ValueError), and a 0-d input becomes (1,) when
+    both axes name its no-axis (0 or -1).
+    """
+
+    def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
-        self.start_axis, self.end_axis = start_axis, end_axis
+        self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x):
         """Return ``x`` reshaped with the chosen axes merged."""
         shape = x.shape
-        start, end = self.start_axis % len(shape), self.end_axis % len(shape)
+        start = normalize_axis(self.start_dim, len(shape), "Flatten")
+        end = normalize_axis(self.end_dim, len(shape), "Flatten")
         if start > end:
             raise ValueError(
-                f"Flatten: start_axis {self.start_axis} comes after end_axis {self.end_axis} "
+                f"Flatten: start_dim {self.start_dim} comes after end_dim {self.end_dim} "
                 f"for an input of shape {shape}"
             )
-        merged = int(np.prod(shape[start:end + 1]))
+        merged = math.prod(shape[start:end + 1])
         return ops.reshape(x, shape[:start] + (merged,) + shape[end + 1:])
 
     def extra_repr(self):
-        return f"start_axis={self.start_axis}, end_axis={self.end_axis}"
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
