@@ -169,18 +169,18 @@ def test_conv1d_refuses_bad_shapes_and_options_naming_them():
 def test_fold_is_the_adjoint_of_unfold(rng, kernel, dilation, padding, stride):
     """<unfold(x), r> = <x, fold(r)> for every x and r: fold is unfold's backward, and back."""
     x = rng.standard_normal((2, 3, 10))
-    cols = unfold1d(minigrad.tensor(x), kernel, dilation, padding, stride).data  # (K, N, L, C)
+    cols = unfold1d(minigrad.tensor(x), kernel, dilation, padding, stride).data  # (N, L, K C)
     r = rng.standard_normal(cols.shape)
     folded = fold1d(minigrad.tensor(r), 10, kernel, dilation, padding, stride).data
     assert np.isclose(np.sum(cols * r), np.sum(x * folded), rtol=1e-12)
     # Each entry is what it claims to be: x at l * stride + k * dilation - left, or 0.
     left = padding[0] if isinstance(padding, tuple) else padding
-    assert cols.shape[:2] == (kernel, 2) and cols.shape[3] == 3
-    for l in range(cols.shape[2]):
+    windows = cols.reshape(2, cols.shape[1], kernel, 3)
+    for l in range(cols.shape[1]):
         for k in range(kernel):
             at = l * stride + k * dilation - left
             expected = x[:, :, at] if 0 <= at < 10 else 0
-            np.testing.assert_array_equal(cols[k, :, l, :], expected)
+            np.testing.assert_array_equal(windows[:, l, k, :], expected)
     assert minigrad.gradcheck(lambda t: unfold1d(t, kernel, dilation, padding, stride),
                               leaf(rng, 2, 3, 10))
     assert minigrad.gradcheck(lambda t: fold1d(t, 10, kernel, dilation, padding, stride),

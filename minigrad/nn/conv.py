@@ -1,11 +1,12 @@
 """1-D convolution and max-pooling, with PyTorch's signatures, shapes, semantics and init.
 
-A convolution is lowered to matrix products: ``unfold1d`` (``minigrad/ops/window.py``) copies
-out, for each kernel tap k, the input value every output position reads through that tap, and
-the output is the sum over taps of those blocks times the tap's weights (K products over all
-positions at once). Its backward is the transposed products and ``fold1d``, unfold's adjoint;
-there is no loop over positions. The three rules are written once with the ``xp`` namespace,
-so the backward runs on Tensors when it must itself be differentiated (second derivatives).
+A convolution is lowered to one matrix product: ``unfold1d`` (``minigrad/ops/window.py``) lists
+the window of input values each output position reads, one row per position (tap by tap:
+column k * C + c), and the rows times the weight laid out the same way, (out_channels,
+kernel_size * in_channels), are the outputs. Its backward is the transposed products and
+``fold1d``, unfold's adjoint; there is no loop over positions. The three rules are written once
+with the ``xp`` namespace, so the backward runs on Tensors when it must itself be differentiated
+(second derivatives).
 
 Max-pooling takes the maximum of each window and sends each window's gradient to that maximum
 (the first one, where several tie, as PyTorch does).
@@ -116,37 +117,36 @@ def _convolve(x, weight, bias, stride, pad, dilation, groups):
 
 
 class Convolution1d(Function):
-    """conv1d as one graph node: unfold, a matrix product per kernel tap, and the bias.
+    """conv1d as one graph node: unfold, one matrix product, and the bias.
 
-        forward   cols = unfold(x)                 (K, N L_out, C): tap k's inputs, per position
-                  out = sum_k cols[k] W_k^T + b    W_k = W[:, :, k], (C_out, C)
-        backward  dW_k = g^T cols[k]     db = sum of g     dx = fold(g W_k for every k)
+        forward   rows = unfold(x)                 (N L_out, K C): each position's window
+                  out = rows W^T + b               W laid out as (C_out, K C), tap by tap
+        backward  dW = g^T rows     db = sum of g over N and L_out     dx = fold(g W)
         jvp       d out = conv(dx, W) + conv(x, dW) + db
 
-    where g is the output's gradient laid out as (N L_out, C_out). With groups the channels split
-    into G blocks and each group uses its own weights: the arrays below carry a group axis,
-    cols (K, G, N L_out, C / G), weights (K, G, C / G, C_out / G), g (G, N L_out, C_out / G),
-    so that one batched matrix product does every tap and group.
+    where g is the output's gradient laid out as (N L_out, C_out). With groups the channels of
+    rows, W and g split into G blocks and one batched matrix product does every group: the
+    arrays below carry a leading group axis, rows (G, N L_out, K C / G) and so on.
     """
 
     def forward(self, x, weight, *bias, stride, padding, dilation, groups):
         self.window = (weight.shape[2], dilation, padding, stride)
         self.groups, self.length = groups, x.shape[2]
-        self.cols = self._cols(xp_numpy, x)  # kept for dW: unfolding again would cost as much
-        out = self._products(xp_numpy, self.cols, weight, *bias, batch=x.shape[0])
+        self.rows = self._rows(xp_numpy, x)  # kept for dW: unfolding again would cost as much
+        out = self._products(xp_numpy, self.rows, weight, *bias, batch=x.shape[0])
         return np.ascontiguousarray(out)
 
     def backward(self, xp, grad, x, weight, *bias, out):
-        cols = self.cols if xp is xp_numpy else self._cols(xp, x)
+        rows = self.rows if xp is xp_numpy else self._rows(xp, x)
         g = self._grouped_grad(xp, grad)
         need_x, need_w = self.needs_input_grad[:2]
         dx = dw = db = None
         if need_x:
-            d_cols = xp.matmul(g, xp.swapaxes(self._weights(xp, weight), -1, -2))
-            dx = xp.fold1d(self._ungrouped_cols(xp, d_cols, x.shape[0]), self.length,
-                           *self.window)
+            d_rows = self._ungrouped_rows(xp, xp.matmul(g, self._weights(xp, weight)),
+                                          x.shape[0])
+            dx = xp.fold1d(d_rows, self.length, *self.window)
         if need_w:
-            dw = self._unweights(xp, xp.matmul(xp.swapaxes(cols, -1, -2), g), weight.shape)
+            dw = self._unweights(xp, xp.matmul(xp.swapaxes(g, 1, 2), rows), weight.shape)
         if bias and self.needs_input_grad[2]:
             db = xp.reshape(xp.sum(g, axis=1), (-1,))
         return (dx, dw, db) if bias else (dx, dw)
@@ -156,38 +156,41 @@ class Convolution1d(Function):
         db = tangents[2] if bias else None
         batch = x.shape[0]
         return sum_tangents(
-            None if dx is None else self._products(xp, self._cols(xp, dx), weight, batch=batch),
-            None if dw is None else self._products(xp, self._cols(xp, x), dw, batch=batch),
+            None if dx is None else self._products(xp, self._rows(xp, dx), weight, batch=batch),
+            None if dw is None else self._products(xp, self._rows(xp, x), dw, batch=batch),
             None if db is None else xp.reshape(db, (-1, 1)))
 
     # The layouts, each a reshape or transpose of the one before (views, for arrays).
-    def _cols(self, xp, x):
-        """unfold(x) (K, N, L_out, C) as (K, G, N L_out, C / G)."""
+    def _rows(self, xp, x):
+        """unfold(x) (N, L_out, K C) as (G, N L_out, K C / G)."""
         cols = xp.unfold1d(x, *self.window)
-        taps, batch, count, channels = cols.shape
-        cols = xp.reshape(cols, (taps, batch * count, self.groups, channels // self.groups))
-        return xp.transpose(cols, (0, 2, 1, 3))
+        batch, count, width = cols.shape
+        kernel_size, groups = self.window[0], self.groups
+        cols = xp.reshape(cols, (batch * count, kernel_size, groups, -1))
+        return xp.reshape(xp.transpose(cols, (2, 0, 1, 3)), (groups, batch * count, -1))
 
-    def _ungrouped_cols(self, xp, cols, batch):
-        """The inverse of ``_cols``' layout change: (K, G, N L_out, C / G) -> (K, N, L_out, C)."""
-        taps, groups, count, channels = cols.shape
-        cols = xp.transpose(cols, (0, 2, 1, 3))
-        return xp.reshape(cols, (taps, batch, count // batch, groups * channels))
+    def _ungrouped_rows(self, xp, rows, batch):
+        """The inverse of ``_rows``' layout change: (G, N L_out, K C / G) -> (N, L_out, K C)."""
+        groups, count, _ = rows.shape
+        rows = xp.reshape(rows, (groups, count, self.window[0], -1))
+        return xp.reshape(xp.transpose(rows, (1, 2, 0, 3)), (batch, count // batch, -1))
 
     def _weights(self, xp, weight):
-        """W (C_out, C / G, K) as (K, G, C / G, C_out / G): each tap's and group's weights."""
-        out_channels, group_channels, taps = weight.shape
-        weight = xp.reshape(weight, (self.groups, out_channels // self.groups, group_channels,
-                                     taps))
-        return xp.transpose(weight, (3, 0, 2, 1))
+        """W (C_out, C / G, K) as (G, C_out / G, K C / G), tap by tap like the rows."""
+        out_channels, group_channels, kernel_size = weight.shape
+        weight = xp.reshape(weight, (self.groups, -1, group_channels, kernel_size))
+        return xp.reshape(xp.transpose(weight, (0, 1, 3, 2)),
+                          (self.groups, out_channels // self.groups, -1))
 
-    def _unweights(self, xp, weights, shape):
+    def _unweights(self, xp, grouped, shape):
         """The inverse of ``_weights``' layout change, back to (C_out, C / G, K)."""
-        return xp.reshape(xp.transpose(weights, (1, 3, 2, 0)), shape)
+        out_channels, group_channels, kernel_size = shape
+        grouped = xp.reshape(grouped, (self.groups, -1, kernel_size, group_channels))
+        return xp.reshape(xp.transpose(grouped, (0, 1, 3, 2)), shape)
 
-    def _products(self, xp, cols, weight, *bias, batch):
-        """sum_k cols[k] W_k^T (+ b) for every group, channels first: (N, C_out, L_out)."""
-        out = xp.sum(xp.matmul(cols, self._weights(xp, weight)), axis=0)  # (G, NL, C_out/G)
+    def _products(self, xp, rows, weight, *bias, batch):
+        """rows W^T (+ b) for every group, channels first: (N, C_out, L_out)."""
+        out = xp.matmul(rows, xp.swapaxes(self._weights(xp, weight), 1, 2))  # (G, NL, C_out/G)
         groups, count, width = out.shape
         out = xp.reshape(xp.transpose(out, (1, 0, 2)), (count, groups * width))
         if bias:

@@ -1,19 +1,19 @@
 """Sliding windows over the last axis: unfold (im2col) and fold (col2im), each other's adjoint.
 
-``unfold1d`` lists the input values a 1-D convolution reads, one block per kernel tap:
-(N, C, L) -> (K, N, L_out, C), where block k holds x[n, c, l * stride + k * dilation - left]
-(zero where that falls in the padding). Each block is a shifted, strided copy of the signal laid
-out channels-last, and a convolution is the sum over taps of block k times the weights of tap k:
-out = sum_k cols[k] W[:, :, k]^T, K matrix products.
+``unfold1d`` lists, for every output position of a 1-D convolution, the input values it reads:
+(N, C, L) -> (N, L_out, K * C), with row l holding x[n, c, l * stride + k * dilation - left]
+at column k * C + c (zero where that falls in the padding). A convolution is then one matrix
+product of these rows with the weight (out_channels, C, K) laid out as (out_channels, K * C).
 
-``fold1d`` goes the other way: it adds every block back onto the positions it was read from.
-That is exactly the vector-Jacobian product of unfold (each input value receives the sum of the
-gradients of the entries that copied it), and unfold is fold's: both operations are linear, so
-each one's backward and jvp is the other or itself, and a convolution built from them has
-second derivatives with nothing more to write.
+``fold1d`` goes the other way: it adds every window entry back onto the position it was read
+from. That is exactly the vector-Jacobian product of unfold (each input value receives the sum
+of the gradients of the window entries that copied it), and unfold is fold's: both operations are
+linear, so each one's backward and jvp is the other or itself, and a convolution built from them
+has second derivatives with nothing more to write.
 
-Why blocks per tap, channels last: every copy and every add then moves runs of C (whole
-rows of L_out * C when stride is 1) instead of a few values at a time.
+Why columns tap by tap (k * C + c, not c * K + k): with the signal copied channels-last once,
+every window is K runs of C contiguous values (one run when stride and dilation are 1), so
+building the rows, and folding them back, moves whole runs instead of K values at a time.
 """
 
 import numpy as np
@@ -28,27 +28,29 @@ def output_length(length, kernel_size, dilation, padding, stride):
 
 
 def unfold1d_array(x, kernel_size, dilation=1, padding=(0, 0), stride=1):
-    """``unfold1d`` on an ndarray x (N, C, L): a new (K, N, L_out, C) array."""
+    """``unfold1d`` on an ndarray x (N, C, L): the windows as one new (N, L_out, K * C) array."""
     batch, channels, length = x.shape
     left, right = padding
     signal = np.zeros((batch, left + length + right, channels), dtype=x.dtype)
     signal[:, left:left + length] = x.transpose(0, 2, 1)  # channels last, zero-padded
     count = output_length(length, kernel_size, dilation, padding, stride)
-    last = stride * (count - 1) + 1
-    cols = np.empty((kernel_size, batch, count, channels), dtype=x.dtype)
-    for k in range(kernel_size):  # tap k reads positions k * dilation, + stride, + 2 stride ...
-        cols[k] = signal[:, k * dilation:k * dilation + last:stride]
-    return cols
+    step_n, step_l, step_c = signal.strides
+    # A read-only strided view of the windows, (N, L_out, K, C), copied at once into rows.
+    windows = np.lib.stride_tricks.as_strided(
+        signal, (batch, count, kernel_size, channels),
+        (step_n, stride * step_l, dilation * step_l, step_c), writeable=False)
+    return np.array(windows, order="C").reshape(batch, count, kernel_size * channels)
 
 
 def fold1d_array(cols, length, kernel_size, dilation=1, padding=(0, 0), stride=1):
-    """``fold1d`` on an ndarray cols (K, N, L_out, C): the sums at each of L positions."""
-    _, batch, count, channels = cols.shape
+    """``fold1d`` on an ndarray cols (N, L_out, K * C): the sums at each of L positions."""
+    batch, count, width = cols.shape
     left, right = padding
-    signal = np.zeros((batch, left + length + right, channels), dtype=cols.dtype)
+    signal = np.zeros((batch, left + length + right, width // kernel_size), dtype=cols.dtype)
+    taps = cols.reshape(batch, count, kernel_size, width // kernel_size)
     last = stride * (count - 1) + 1
-    for k in range(kernel_size):  # tap k's block goes back where unfold read it
-        signal[:, k * dilation:k * dilation + last:stride] += cols[k]
+    for k in range(kernel_size):  # tap k's entries go back where unfold read them
+        signal[:, k * dilation:k * dilation + last:stride] += taps[:, :, k]
     return np.ascontiguousarray(signal[:, left:left + length].transpose(0, 2, 1))
 
 
@@ -94,17 +96,17 @@ class Fold1d(Function):
 
 
 def unfold1d(x, kernel_size, dilation=1, padding=0, stride=1):
-    """The input windows of a 1-D convolution, one block per tap: (N, C, L) -> (K, N, L_out, C).
+    """The input windows of a 1-D convolution: x (N, C, L) -> (N, L_out, kernel_size * C).
 
-    cols[k, n, l, c] is x[n, c, l * stride + k * dilation - left]: what output position l reads
-    through tap k. ``padding`` (an int, or a pair (left, right)) adds zeros at the ends.
-    Differentiable; its backward is ``fold1d``.
+    Row l of sample n holds the K * C values output position l reads, tap by tap: column
+    k * C + c is x[n, c, l * stride + k * dilation - left]. ``padding`` (an int, or a pair
+    (left, right)) adds zeros at the ends. Differentiable; its backward is ``fold1d``.
     """
     return Unfold1d.apply(x, kernel_size=kernel_size, dilation=dilation, padding=_pair(padding),
                           stride=stride)
 
 
 def fold1d(cols, length, kernel_size, dilation=1, padding=0, stride=1):
-    """Add tap blocks (K, N, L_out, C) back onto a (N, C, length) signal: unfold1d's adjoint."""
+    """Add window rows (N, L_out, K * C) back onto a (N, C, length) signal: unfold1d's adjoint."""
     return Fold1d.apply(cols, length=length, kernel_size=kernel_size, dilation=dilation,
                         padding=_pair(padding), stride=stride)
