@@ -3,7 +3,7 @@
 The same functions, arguments and equations as ``rnn_steps.py`` (the NumPy original, which the
 docstrings there derive); here each is one loop that reads every input once and writes every
 output once, where NumPy makes a pass and often a temporary per operation. Used when Numba can
-run (see ``minigrad/_lazy.py``); imported only then, so ``import minigrad`` never loads Numba.
+run (see ``minigrad/_numba.py``); imported only then, so ``import minigrad`` never loads Numba.
 
 Why the loops go row by row through 1-D views: the kernels take many arrays that Numba cannot
 promise are distinct, and for unit-stride 1-D rows LLVM emits a cheap overlap check and then SIMD

@@ -2,7 +2,7 @@
 
 ``rnn_numba.py`` holds the same functions compiled with Numba (one fused loop each instead of a
 NumPy call per operation); the recurrent layers use that version when Numba can run and this one
-otherwise (see ``minigrad/_lazy.py``), and the tests hold the two to each other.
+otherwise (see ``minigrad/_numba.py``), and the tests hold the two to each other.
 
 The time loops and matrix products live in ``rnn_kernels.py``; these functions take one step's
 blocks, read the gate activations the forward pass saved, and write their results into arrays
