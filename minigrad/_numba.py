@@ -1,8 +1,10 @@
 """Numba outside the optimizers is an optimisation: compiled modules are loaded lazily, if at all.
 
 Every computation compiled with Numba outside ``minigrad.optim`` has a readable NumPy original
-beside it, which runs when Numba is not installed or ``MINIGRAD_DISABLE_NUMBA=1`` is set. The
-compiled module is imported on first use, so that ``import minigrad`` never loads Numba.
+beside it, which runs when Numba is not installed, or when ``MINIGRAD_DISABLE_NUMBA=1`` or Numba's
+own ``NUMBA_DISABLE_JIT=1`` is set (that one would run the compiled loops in the interpreter, far
+slower than their NumPy originals). The compiled module is imported on first use, so that
+``import minigrad`` never loads Numba.
 """
 
 import importlib
@@ -12,8 +14,9 @@ _loaded = {}  # module name -> the imported module, or None when Numba is absent
 
 
 def numba_disabled():
-    """True when $MINIGRAD_DISABLE_NUMBA asks for the NumPy originals (any value but '' or 0)."""
-    return os.environ.get("MINIGRAD_DISABLE_NUMBA", "") not in ("", "0")
+    """True when $MINIGRAD_DISABLE_NUMBA or $NUMBA_DISABLE_JIT is set (to anything but '' or 0)."""
+    return any(os.environ.get(name, "") not in ("", "0")
+               for name in ("MINIGRAD_DISABLE_NUMBA", "NUMBA_DISABLE_JIT"))
 
 
 def compiled(module_name):

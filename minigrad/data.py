@@ -1,11 +1,13 @@
-"""Batch iteration over arrays, and small built-in data sets for examples and tests.
+"""Batch iteration over arrays, and small data sets for examples and tests.
 
 Randomness comes from minigrad's generator (so ``minigrad.manual_seed`` makes it repeatable)
 unless a ``seed`` is given, in which case the call has its own generator and is repeatable alone.
-All data sets return class labels as int64 and features as float32.
+All data sets return class labels as int64 and features as float32. ``mnist1d`` builds a
+published benchmark through the optional ``mnist1d`` package; the others need nothing.
 """
 
 import math
+import random as python_random
 
 import numpy as np
 
@@ -120,3 +122,47 @@ def sine_sequences(n, length, seed=None):
     t = 0.1 * np.arange(length + 1)
     s = (amplitude * np.sin(frequency * t + phase)).astype(np.float32)
     return s[:, :-1, None].copy(), s[:, 1:, None].copy()
+
+
+MNIST1D_INSTALL = "pip install mnist1d (or pip install -e '.[datasets]' in minigrad's folder)"
+
+
+def mnist1d(seed=42, **options):
+    """The MNIST-1D data set (Greydanus 2020), generated offline: ``(x, y), (x_test, y_test)``.
+
+    10 classes of 1-D signals of length 40 made from digit-like templates by random padding,
+    shear, translation, correlated and white noise (``mnist1d.data.make_dataset``). With the
+    package's defaults, 4000 training and 1000 test series; ``seed=42``, the package's own
+    default, gives the data set behind its published benchmarks. Features float32 (n, 40),
+    labels int64 (n,).
+
+    ``options`` override entries of ``mnist1d.get_dataset_args()`` (e.g. ``num_samples``,
+    ``train_split``, ``shuffle_seq``). Generation takes about a second and nothing is cached.
+    The package seeds NumPy's and Python's global generators; their states are restored after,
+    so the call leaves the caller's random streams as they were.
+
+    Needs the optional ``mnist1d`` package; without it, raises ImportError saying how to
+    install it.
+    """
+    try:
+        import mnist1d as package
+        from mnist1d.data import make_dataset
+    except ImportError as error:
+        raise ImportError(f"minigrad.data.mnist1d needs the mnist1d package ({error}): "
+                          f"{MNIST1D_INSTALL}") from None
+    args = package.get_dataset_args()
+    unknown = sorted(set(options) - set(vars(args)))
+    if unknown:
+        raise ValueError(f"mnist1d: unknown options {unknown}; expected some of "
+                         f"{sorted(set(vars(args)) - {'seed', 'url'})}")
+    if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"mnist1d: seed must be an int >= 0, got {seed!r}")
+    vars(args).update(options, seed=int(seed))
+    numpy_state, python_state = np.random.get_state(), python_random.getstate()
+    try:
+        dataset = make_dataset(args)
+    finally:
+        np.random.set_state(numpy_state)
+        python_random.setstate(python_state)
+    return ((dataset["x"].astype(np.float32), dataset["y"].astype(np.int64)),
+            (dataset["x_test"].astype(np.float32), dataset["y_test"].astype(np.int64)))

@@ -151,8 +151,13 @@ def test_flatten_merges_the_chosen_axes(rng):
     assert nn.Flatten(0, 1)(x).shape == (6, 4, 5)
     assert nn.Flatten(1, 2)(x).shape == (2, 12, 5)
     assert minigrad.gradcheck(nn.Flatten(1, 2), x)
-    with pytest.raises(ValueError, match="start_axis 2 comes after end_axis 1"):
+    with pytest.raises(ValueError, match="start_dim 2 comes after end_dim 1"):
         nn.Flatten(2, 1)(x)
+    assert nn.Flatten(start_dim=-3, end_dim=-2)(x).shape == (2, 12, 5)
+    with pytest.raises(IndexError):  # out of range, as PyTorch's IndexError: never wraps around
+        nn.Flatten()(minigrad.tensor([1.0, 2.0]))
+    assert nn.Flatten(0)(minigrad.tensor(3.0)).shape == (1,)
+    assert repr(nn.Flatten()) == "Flatten(start_dim=1, end_dim=-1)"
 
 
 def test_functional_activations_are_the_core_ops(rng):

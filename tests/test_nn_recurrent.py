@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import minigrad
+from minigrad.nn import functional as F
 from minigrad.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 F64 = np.float64
@@ -21,40 +22,53 @@ NAMES = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
 
 
 def _cells_for(seq):
-    """One float64 cell per layer of ``seq``, sharing its weights' values (copies)."""
+    """One float64 cell per layer and direction of ``seq``, with copies of its weights."""
     cell_cls = {"RNN_TANH": RNNCell, "RNN_RELU": RNNCell, "LSTM": LSTMCell, "GRU": GRUCell}
     cells = []
     for k in range(seq.num_layers):
         kwargs = {"nonlinearity": seq.nonlinearity} if seq.mode.startswith("RNN") else {}
-        size = seq.input_size if k == 0 else seq.hidden_size
-        cell = cell_cls[seq.mode](size, seq.hidden_size, bias=seq.bias, dtype=F64, **kwargs)
-        for name in NAMES if seq.bias else NAMES[:2]:
-            cell._parameters[name].data[...] = seq._parameters[f"{name}_l{k}"].data
-        cells.append(cell)
+        size = seq.input_size if k == 0 else seq.hidden_size * seq.num_directions
+        layer = []
+        for suffix in ["", "_reverse"][:seq.num_directions]:
+            cell = cell_cls[seq.mode](size, seq.hidden_size, bias=seq.bias, dtype=F64, **kwargs)
+            for name in NAMES if seq.bias else NAMES[:2]:
+                cell._parameters[name].data[...] = seq._parameters[f"{name}_l{k}{suffix}"].data
+            layer.append(cell)
+        cells.append(layer)
     return cells
 
 
-def _run_cells(cells, x, hx, lstm):
-    """The reference: loop the cells over time and layers; same outputs as the sequence layer."""
+def _run_cells(cells, x, hx, lstm, dropout=0.0):
+    """The reference: loop the cells over time, directions and layers (time-major x).
+
+    The reverse cell reads x_{T-1} .. x_0; each layer's output puts both directions side by
+    side; dropout (training mode) goes between layers, drawn as the sequence layer draws it.
+    """
     T = x.shape[0]
-    inputs = [x[t] for t in range(T)]
+    inputs = x
     h_n, c_n = [], []
-    for k, cell in enumerate(cells):
-        if lstm:
-            state = None if hx is None else (hx[0][k], hx[1][k])
-        else:
-            state = None if hx is None else hx[k]
+    for k, layer in enumerate(cells):
+        if k > 0:
+            inputs = F.dropout(inputs, dropout)
         outputs = []
-        for t in range(T):
-            state = cell(inputs[t], state)
-            outputs.append(state[0] if lstm else state)
-        inputs = outputs
-        h_n.append(state[0] if lstm else state)
-        if lstm:
-            c_n.append(state[1])
-    output = minigrad.stack(inputs)
+        for d, cell in enumerate(layer):
+            stack = k * len(layer) + d
+            if lstm:
+                state = None if hx is None else (hx[0][stack], hx[1][stack])
+            else:
+                state = None if hx is None else hx[stack]
+            steps = range(T - 1, -1, -1) if d == 1 else range(T)
+            by_time = [None] * T
+            for t in steps:
+                state = cell(inputs[t], state)
+                by_time[t] = state[0] if lstm else state
+            outputs.append(minigrad.stack(by_time))
+            h_n.append(state[0] if lstm else state)
+            if lstm:
+                c_n.append(state[1])
+        inputs = outputs[0] if len(outputs) == 1 else minigrad.concatenate(outputs, axis=2)
     h_n = minigrad.stack(h_n)
-    return output, ((h_n, minigrad.stack(c_n)) if lstm else h_n)
+    return inputs, ((h_n, minigrad.stack(c_n)) if lstm else h_n)
 
 
 def _leaf(rng, *shape):
@@ -68,32 +82,38 @@ def _loss(output, state, weights):
 
 
 @pytest.mark.parametrize("name, make_seq, make_cell", PAIRS, ids=[p[0] for p in PAIRS])
-@pytest.mark.parametrize("num_layers, bias, with_hx", [(1, True, False), (2, True, True),
-                                                       (2, False, True)])
+@pytest.mark.parametrize("num_layers, bias, with_hx, bidirectional, dropout", [
+    (1, True, False, False, 0.0), (2, True, True, False, 0.0), (2, False, True, False, 0.0),
+    (1, True, True, True, 0.0), (2, True, True, True, 0.0), (3, True, False, True, 0.4),
+    (2, False, True, False, 0.5)])
 def test_sequence_layer_matches_loop_over_cells(rng, name, make_seq, make_cell, num_layers, bias,
-                                                with_hx):
+                                                with_hx, bidirectional, dropout):
     T, B, I, H = 5, 3, 4, 6
     lstm = name == "LSTM"
-    seq = make_seq(I, H, num_layers=num_layers, bias=bias, dtype=F64)
+    seq = make_seq(I, H, num_layers=num_layers, bias=bias, bidirectional=bidirectional,
+                   dropout=dropout, dtype=F64)
     cells = _cells_for(seq)
+    D = 2 if bidirectional else 1
     x = _leaf(rng, T, B, I)
     hx = None
     if with_hx:
-        hx = (_leaf(rng, num_layers, B, H), _leaf(rng, num_layers, B, H)) if lstm \
-            else _leaf(rng, num_layers, B, H)
+        hx = (_leaf(rng, num_layers * D, B, H), _leaf(rng, num_layers * D, B, H)) if lstm \
+            else _leaf(rng, num_layers * D, B, H)
     x_ref = minigrad.tensor(x.data, requires_grad=True)
     hx_ref = None if hx is None else (
         tuple(minigrad.tensor(h.data, requires_grad=True) for h in hx) if lstm
         else minigrad.tensor(hx.data, requires_grad=True))
 
+    minigrad.manual_seed(5)  # the same dropout masks for both
     output, state = seq(x, hx)
-    ref_output, ref_state = _run_cells(cells, x_ref, hx_ref, lstm)
+    minigrad.manual_seed(5)
+    ref_output, ref_state = _run_cells(cells, x_ref, hx_ref, lstm, dropout)
     states = state if lstm else (state,)
     ref_states = ref_state if lstm else (ref_state,)
-    assert output.shape == (T, B, H)
+    assert output.shape == (T, B, D * H)
     np.testing.assert_allclose(output.data, ref_output.data, rtol=0, atol=1e-10)
     for s, r in zip(states, ref_states):
-        assert s.shape == (num_layers, B, H)
+        assert s.shape == (num_layers * D, B, H)
         np.testing.assert_allclose(s.data, r.data, rtol=0, atol=1e-10)
 
     weights = [rng.standard_normal(output.shape)] + [rng.standard_normal(s.shape) for s in states]
@@ -103,11 +123,39 @@ def test_sequence_layer_matches_loop_over_cells(rng, name, make_seq, make_cell, 
     if with_hx:
         for h, h_ref in zip(hx if lstm else (hx,), hx_ref if lstm else (hx_ref,)):
             np.testing.assert_allclose(h.grad, h_ref.grad, rtol=0, atol=1e-10)
-    for k, cell in enumerate(cells):
-        for pname in NAMES if bias else NAMES[:2]:
-            got = seq._parameters[f"{pname}_l{k}"].grad
-            np.testing.assert_allclose(got, cell._parameters[pname].grad, rtol=0, atol=1e-10,
-                                       err_msg=f"{pname}_l{k}")
+    for k, layer in enumerate(cells):
+        for suffix, cell in zip(["", "_reverse"], layer):
+            for pname in NAMES if bias else NAMES[:2]:
+                got = seq._parameters[f"{pname}_l{k}{suffix}"].grad
+                np.testing.assert_allclose(got, cell._parameters[pname].grad, rtol=0,
+                                           atol=1e-10, err_msg=f"{pname}_l{k}{suffix}")
+
+
+@pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
+def test_reverse_direction_is_the_forward_layer_on_the_reversed_sequence(rng, cls):
+    """Output[..., H:] of a bidirectional layer = a one-way layer with the _reverse weights
+    run on x[::-1], read backwards; likewise every gradient."""
+    T, B, I, H = 6, 2, 3, 4
+    both = cls(I, H, bidirectional=True, dtype=F64)
+    one_way = cls(I, H, dtype=F64)
+    one_way.load_state_dict({name.replace("_reverse", ""): value
+                             for name, value in both.state_dict().items() if "reverse" in name})
+    x = _leaf(rng, T, B, I)
+    x_rev = minigrad.tensor(x.data[::-1].copy(), requires_grad=True)
+    output, state = both(x)
+    rev_output, rev_state = one_way(x_rev)
+    np.testing.assert_allclose(output.data[..., H:], rev_output.data[::-1], rtol=0, atol=1e-12)
+    h_n, rev_h_n = (state[0], rev_state[0]) if cls is LSTM else (state, rev_state)
+    np.testing.assert_allclose(h_n.data[1], rev_h_n.data[0], rtol=0, atol=1e-12)
+
+    cotangent = rng.standard_normal((T, B, H))
+    (output[..., H:] * minigrad.tensor(cotangent)).sum().backward()
+    (rev_output * minigrad.tensor(cotangent[::-1].copy())).sum().backward()
+    np.testing.assert_allclose(x.grad, x_rev.grad[::-1], rtol=0, atol=1e-12)
+    for name, p in one_way.named_parameters():
+        np.testing.assert_allclose(both._parameters[name + "_reverse"].grad, p.grad, rtol=0,
+                                   atol=1e-12, err_msg=name)
+        assert np.all(both._parameters[name].grad == 0)  # the forward half got no gradient
 
 
 @pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
@@ -163,9 +211,9 @@ def _with_weights(module, weights, fn):
 @pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
 def test_sequence_layers_gradcheck(rng, cls):
     T, B, I, H = 3, 2, 2, 3
-    seq = cls(I, H, num_layers=2, dtype=F64)
+    seq = cls(I, H, num_layers=2, bidirectional=True, dtype=F64)
     lstm = cls is LSTM
-    x, h0, c0 = _leaf(rng, T, B, I), _leaf(rng, 2, B, H), _leaf(rng, 2, B, H)
+    x, h0, c0 = _leaf(rng, T, B, I), _leaf(rng, 4, B, H), _leaf(rng, 4, B, H)
     weights = [minigrad.tensor(p.data, requires_grad=True) for p in seq.parameters()]
 
     def run(x, h0, c0, *w):
@@ -194,7 +242,14 @@ def test_parameter_names_shapes_and_init_bounds_as_pytorch():
     cell = LSTMCell(5, 9)
     assert [(n, p.shape) for n, p in cell.named_parameters()] == [
         ("weight_ih", (36, 5)), ("weight_hh", (36, 9)), ("bias_ih", (36,)), ("bias_hh", (36,))]
-    for module in (RNN(4, 400), LSTM(4, 400), GRU(4, 400), RNNCell(4, 400), GRUCell(4, 400)):
+    assert [(n, p.shape) for n, p in GRU(3, 5, num_layers=2, bidirectional=True,
+                                        bias=False).named_parameters()] == [
+        ("weight_ih_l0", (15, 3)), ("weight_hh_l0", (15, 5)),
+        ("weight_ih_l0_reverse", (15, 3)), ("weight_hh_l0_reverse", (15, 5)),
+        ("weight_ih_l1", (15, 10)), ("weight_hh_l1", (15, 5)),
+        ("weight_ih_l1_reverse", (15, 10)), ("weight_hh_l1_reverse", (15, 5))]
+    for module in (RNN(4, 400), LSTM(4, 400), GRU(4, 400), RNNCell(4, 400), GRUCell(4, 400),
+                   LSTM(4, 400, bidirectional=True)):
         bound = 1 / np.sqrt(400)
         for name, p in module.named_parameters():
             assert p.dtype == np.float32
@@ -244,6 +299,8 @@ def test_repr_reads_like_pytorch():
     assert repr(LSTM(10, 20, num_layers=2, batch_first=True)) == \
         "LSTM(10, 20, num_layers=2, batch_first=True)"
     assert repr(RNNCell(3, 4, nonlinearity="relu")) == "RNNCell(3, 4, nonlinearity='relu')"
+    assert repr(GRU(1, 6, num_layers=2, batch_first=True, dropout=0.25, bidirectional=True)) == \
+        "GRU(1, 6, num_layers=2, batch_first=True, dropout=0.25, bidirectional=True)"
 
 
 def test_importing_minigrad_does_not_import_numba():
@@ -251,13 +308,87 @@ def test_importing_minigrad_does_not_import_numba():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_fast_float32_tanh_is_within_a_few_ulps_everywhere():
-    from minigrad.nn import rnn_numba
+# ------------------------------------------------------------------------- dropout, shapes
+@pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
+def test_dropout_acts_between_layers_in_training_only_and_repeats_with_the_seed(rng, cls):
+    x = minigrad.tensor(rng.standard_normal((5, 3, 2)))
+    with_dropout = cls(2, 8, num_layers=2, dropout=0.5)
+    without = cls(2, 8, num_layers=2)
+    without.load_state_dict(with_dropout.state_dict())
 
-    x = np.concatenate([np.linspace(-12, 12, 20001), [0.0, 1e-8, -1e-8, 1e30, -1e30]])
-    block = np.tile(x.astype(np.float32), (2, 1))
-    strided = block[:, ::2]  # strided rows, as the GRU's gate slices are
-    rnn_numba.tanh_float32(strided, strided)
-    exact = np.tanh(x.astype(np.float64))
-    assert np.max(np.abs(block[0, ::2] - exact[::2])) < 3e-7
-    assert np.array_equal(block[1, 1::2], x[1::2].astype(np.float32))  # untouched in between
+    def output(seq, seed=0):
+        minigrad.manual_seed(seed)
+        return seq(x)[0].data
+
+    assert not np.allclose(output(with_dropout), output(without))
+    np.testing.assert_array_equal(output(with_dropout, 1), output(with_dropout, 1))
+    assert not np.array_equal(output(with_dropout, 1), output(with_dropout, 2))
+    with_dropout.eval()
+    np.testing.assert_array_equal(output(with_dropout), output(without))
+    with_dropout.train()
+    # A one-layer network has nothing to drop between layers: identical outputs, and a warning.
+    with pytest.warns(UserWarning, match="num_layers=1"):
+        single = cls(2, 8, dropout=0.5)
+    np.testing.assert_array_equal(output(single, 1), output(single, 2))
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, True, "0.5", None])
+def test_bad_dropout_is_refused(bad):
+    with pytest.raises(ValueError, match=r"LSTM: dropout must be a probability in \[0, 1\]"):
+        LSTM(2, 3, num_layers=2, dropout=bad)
+
+
+@pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
+def test_bidirectional_shapes_batch_first_and_unbatched(rng, cls):
+    T, B, I, H = 4, 3, 2, 5
+    seq = cls(I, H, num_layers=3, bidirectional=True, batch_first=True)
+    output, state = seq(minigrad.tensor(rng.standard_normal((B, T, I)), dtype="float32"))
+    h_n = state[0] if cls is LSTM else state
+    assert output.shape == (B, T, 2 * H) and h_n.shape == (6, B, H)
+    assert output.dtype == np.float32
+    single, single_state = seq(minigrad.tensor(rng.standard_normal((T, I)), dtype="float32"))
+    assert single.shape == (T, 2 * H)
+    assert (single_state[0] if cls is LSTM else single_state).shape == (6, H)
+    bad = minigrad.zeros((3, B, H))
+    with pytest.raises(ValueError, match=r"has shape \(3, 3, 5\), expected \(6, 3, 5\) "
+                                         r"\(num_layers \* num_directions"):
+        seq(minigrad.zeros((B, T, I)), (bad, bad) if cls is LSTM else bad)
+
+
+# ------------------------------------------------------------------------------- PyTorch
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_a_pytorch_state_dict_gives_pytorch_outputs_and_gradients(rng, kind, batch_first):
+    torch = pytest.importorskip("torch")
+    I, H, L = 3, 4, 2
+    ours_cls = {"RNN": RNN, "LSTM": LSTM, "GRU": GRU}[kind]
+    theirs = getattr(torch.nn, kind)(I, H, num_layers=L, bidirectional=True,
+                                     batch_first=batch_first).double()
+    ours = ours_cls(I, H, num_layers=L, bidirectional=True, batch_first=batch_first, dtype=F64)
+    state = {name: value.detach().numpy() for name, value in theirs.state_dict().items()}
+    assert list(state) == list(ours.state_dict())  # same names, same order
+    ours.load_state_dict(state)
+
+    shape = (2, 5, I) if batch_first else (5, 2, I)
+    x_np = rng.standard_normal(shape)
+    h0_np = rng.standard_normal((2 * L, 2, H))
+    x_t = torch.tensor(x_np, requires_grad=True)
+    h0_t = torch.tensor(h0_np, requires_grad=True)
+    x = minigrad.tensor(x_np, requires_grad=True)
+    h0 = minigrad.tensor(h0_np, requires_grad=True)
+    lstm = kind == "LSTM"
+    out_t, state_t = theirs(x_t, (h0_t, h0_t * 0.5) if lstm else h0_t)
+    out, state = ours(x, (h0, h0 * 0.5) if lstm else h0)
+    np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=0, atol=1e-12)
+    h_t, h = (state_t[0], state[0]) if lstm else (state_t, state)
+    np.testing.assert_allclose(h.data, h_t.detach().numpy(), rtol=0, atol=1e-12)
+
+    cotangent = rng.standard_normal(out.shape)
+    weights_h = rng.standard_normal(h.shape)
+    ((out_t * torch.tensor(cotangent)).sum() + (h_t * torch.tensor(weights_h)).sum()).backward()
+    ((out * minigrad.tensor(cotangent)).sum() + (h * minigrad.tensor(weights_h)).sum()).backward()
+    np.testing.assert_allclose(x.grad, x_t.grad.numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(h0.grad, h0_t.grad.numpy(), rtol=0, atol=1e-12)
+    for name, p in theirs.named_parameters():
+        np.testing.assert_allclose(ours._parameters[name].grad, p.grad.numpy(), rtol=0,
+                                   atol=1e-12, err_msg=name)

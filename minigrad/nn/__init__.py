@@ -7,6 +7,7 @@
 
 from minigrad.nn import functional, init, utils
 from minigrad.nn.containers import ModuleList, Sequential
+from minigrad.nn.conv import Conv1d, MaxPool1d
 from minigrad.nn.layers import (
     Dropout,
     Embedding,
@@ -31,8 +32,8 @@ from minigrad.nn.parameter import Parameter
 from minigrad.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GRU",
-    "GRUCell", "L1Loss", "LSTM", "LSTMCell", "Linear", "LogSoftmax", "MSELoss", "Module",
-    "ModuleList", "NLLLoss", "Parameter", "RNN", "RNNCell", "ReLU", "Sequential", "Sigmoid",
-    "Softmax", "Tanh", "functional", "init", "utils",
+    "BCELoss", "BCEWithLogitsLoss", "Conv1d", "CrossEntropyLoss", "Dropout", "Embedding",
+    "Flatten", "GRU", "GRUCell", "L1Loss", "LSTM", "LSTMCell", "Linear", "LogSoftmax", "MSELoss",
+    "MaxPool1d", "Module", "ModuleList", "NLLLoss", "Parameter", "RNN", "RNNCell", "ReLU",
+    "Sequential", "Sigmoid", "Softmax", "Tanh", "functional", "init", "utils",
 ]

@@ -9,6 +9,7 @@ import numpy as np
 
 from minigrad import random
 from minigrad.autograd import Function
+from minigrad.nn.conv import conv1d, max_pool1d
 from minigrad.nn.loss_ops import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -22,9 +23,9 @@ from minigrad.ops.elementwise import sum_tangents
 from minigrad.tensor import Tensor, as_tensor
 
 __all__ = [
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
-    "embedding", "l1_loss", "linear", "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid",
-    "softmax", "tanh",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv1d", "cross_entropy",
+    "dropout", "embedding", "l1_loss", "linear", "log_softmax", "max_pool1d", "mse_loss",
+    "nll_loss", "relu", "sigmoid", "softmax", "tanh",
 ]
 
 

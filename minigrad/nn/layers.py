@@ -13,18 +13,25 @@ from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
+from minigrad.ops.axes import normalize_axis
 from minigrad.tensor import get_default_dtype
 
 
-def _empty_parameter(shape, dtype):
-    """An uninitialised Parameter, to be filled by an initialiser."""
+def empty_parameter(shape, dtype):
+    """An uninitialised Parameter in ``dtype`` (None: the default dtype), for an initialiser."""
     dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
     if dtype.kind != "f":
         raise ValueError(f"parameters must be floating-point, got dtype {dtype}")
     return Parameter(np.empty(shape, dtype=dtype))
 
 
-def _check_size(value, name, owner, minimum=0):
+def uniform_parameter(shape, bound, dtype):
+    """A new Parameter drawn from U(-bound, bound): PyTorch's default for Linear, Conv and RNNs."""
+    return init.uniform_(empty_parameter(shape, dtype), -bound, bound)
+
+
+def check_size(owner, name, value, minimum=0):
+    """Raise ValueError unless ``value`` is an int >= ``minimum`` (a bool is not a size)."""
     if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < minimum:
         raise ValueError(f"{owner}: {name} must be an int >= {minimum}, got {value!r}")
 
@@ -38,14 +45,13 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, dtype=None):
         super().__init__()
-        _check_size(in_features, "in_features", "Linear")
-        _check_size(out_features, "out_features", "Linear")
+        check_size("Linear", "in_features", in_features)
+        check_size("Linear", "out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
         bound = 1 / math.sqrt(in_features) if in_features else 0.0
-        self.weight = init.uniform_(_empty_parameter((out_features, in_features), dtype),
-                                    -bound, bound)
+        self.weight = uniform_parameter((out_features, in_features), bound, dtype)
         if bias:
-            self.bias = init.uniform_(_empty_parameter((out_features,), dtype), -bound, bound)
+            self.bias = uniform_parameter((out_features,), bound, dtype)
         else:
             self.register_parameter("bias", None)
 
@@ -67,10 +73,10 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, dtype=None):
         super().__init__()
-        _check_size(num_embeddings, "num_embeddings", "Embedding", 1)
-        _check_size(embedding_dim, "embedding_dim", "Embedding", 1)
+        check_size("Embedding", "num_embeddings", num_embeddings, 1)
+        check_size("Embedding", "embedding_dim", embedding_dim, 1)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        self.weight = init.normal_(_empty_parameter((num_embeddings, embedding_dim), dtype))
+        self.weight = init.normal_(empty_parameter((num_embeddings, embedding_dim), dtype))
 
     def forward(self, indices):
         """Return the rows of the table for ``indices``: shape (*indices.shape, embedding_dim)."""
@@ -155,23 +161,29 @@ class LogSoftmax(Module):
 
 
 class Flatten(Module):
-    """Merge axes ``start_axis`` .. ``end_axis`` into one: (N, 3, 4) -> (N, 12) by default."""
+    """Merge axes ``start_dim`` .. ``end_dim`` (inclusive) into one: (N, 3, 4) -> (N, 12).
 
-    def __init__(self, start_axis=1, end_axis=-1):
+    As ``torch.nn.Flatten``: negative axes count from the end, an axis out of range raises
+    (numpy's AxisError, both an IndexError and a ValueError), and a 0-d input becomes (1,) when
+    both axes name its no-axis (0 or -1).
+    """
+
+    def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
-        self.start_axis, self.end_axis = start_axis, end_axis
+        self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x):
         """Return ``x`` reshaped with the chosen axes merged."""
         shape = x.shape
-        start, end = self.start_axis % len(shape), self.end_axis % len(shape)
+        start = normalize_axis(self.start_dim, len(shape), "Flatten")
+        end = normalize_axis(self.end_dim, len(shape), "Flatten")
         if start > end:
             raise ValueError(
-                f"Flatten: start_axis {self.start_axis} comes after end_axis {self.end_axis} "
+                f"Flatten: start_dim {self.start_dim} comes after end_dim {self.end_dim} "
                 f"for an input of shape {shape}"
             )
-        merged = int(np.prod(shape[start:end + 1]))
+        merged = math.prod(shape[start:end + 1])
         return ops.reshape(x, shape[:start] + (merged,) + shape[end + 1:])
 
     def extra_repr(self):
-        return f"start_axis={self.start_axis}, end_axis={self.end_axis}"
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -13,24 +13,20 @@ Every weight and bias starts as U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as
 """
 
 import math
+import warnings
 
 import numpy as np
 
 from minigrad import ops
-from minigrad.nn import init
+from minigrad.nn import functional as F
+from minigrad.nn.layers import check_size, uniform_parameter
 from minigrad.nn.module import Module
-from minigrad.nn.parameter import Parameter
 from minigrad.nn.rnn_kernels import GRULayer, LSTMLayer, RNNLayer
-from minigrad.tensor import Tensor, as_tensor, get_default_dtype
+from minigrad.tensor import Tensor, as_tensor
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
-
-
-def _check_size(owner, name, value, minimum):
-    if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{owner}: {name} must be an int >= {minimum}, got {value!r}")
 
 
 def _check_nonlinearity(owner, nonlinearity):
@@ -38,14 +34,6 @@ def _check_nonlinearity(owner, nonlinearity):
         raise ValueError(
             f"{owner}: unknown nonlinearity {nonlinearity!r} (expected 'tanh' or 'relu')"
         )
-
-
-def _uniform_parameter(shape, bound, dtype):
-    """A new Parameter of ``shape`` from U(-bound, bound), in ``dtype`` (None: the default)."""
-    dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
-    if dtype.kind != "f":
-        raise ValueError(f"parameters must be floating-point, got dtype {dtype}")
-    return init.uniform_(Parameter(np.empty(shape, dtype=dtype)), -bound, bound)
 
 
 def _as_input(owner, x, name="input"):
@@ -66,15 +54,15 @@ class _CellBase(Module):
     def __init__(self, input_size, hidden_size, bias, gates, dtype):
         super().__init__()
         owner = type(self).__name__
-        _check_size(owner, "input_size", input_size, 1)
-        _check_size(owner, "hidden_size", hidden_size, 1)
+        check_size(owner, "input_size", input_size, 1)
+        check_size(owner, "hidden_size", hidden_size, 1)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bool(bias)
         bound = 1 / math.sqrt(hidden_size)
-        self.weight_ih = _uniform_parameter((gates * hidden_size, input_size), bound, dtype)
-        self.weight_hh = _uniform_parameter((gates * hidden_size, hidden_size), bound, dtype)
+        self.weight_ih = uniform_parameter((gates * hidden_size, input_size), bound, dtype)
+        self.weight_hh = uniform_parameter((gates * hidden_size, hidden_size), bound, dtype)
         if bias:
-            self.bias_ih = _uniform_parameter((gates * hidden_size,), bound, dtype)
-            self.bias_hh = _uniform_parameter((gates * hidden_size,), bound, dtype)
+            self.bias_ih = uniform_parameter((gates * hidden_size,), bound, dtype)
+            self.bias_hh = uniform_parameter((gates * hidden_size,), bound, dtype)
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
@@ -205,34 +193,60 @@ class GRUCell(_CellBase):
 
 
 # ---------------------------------------------------------------------------------- layers
-class _RNNBase(Module):
-    """Stacked recurrent layers over a sequence; each layer is one BPTT Function."""
+_DIRECTIONS = ("", "_reverse")  # parameter-name suffixes, as in PyTorch
 
-    def __init__(self, mode, input_size, hidden_size, num_layers, bias, batch_first, dtype):
+
+def _check_dropout(owner, dropout, num_layers):
+    if isinstance(dropout, bool) or not isinstance(dropout, int | float) or \
+            not 0 <= dropout <= 1:
+        raise ValueError(f"{owner}: dropout must be a probability in [0, 1], got {dropout!r}")
+    if dropout > 0 and num_layers == 1:
+        warnings.warn(f"{owner}: dropout={dropout} applies between stacked layers, so it does "
+                      "nothing with num_layers=1", UserWarning, stacklevel=4)
+
+
+class _RNNBase(Module):
+    """Stacked, optionally bidirectional recurrent layers; each direction of each layer is one
+    BPTT Function (``rnn_kernels.py``) over the whole sequence.
+
+    Layer k > 0 reads layer k-1's output: both directions' hidden states side by side,
+    (T, B, num_directions * hidden), after dropout in training mode when ``dropout`` > 0.
+    """
+
+    def __init__(self, mode, input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                 bidirectional, dtype):
         super().__init__()
         owner = type(self).__name__
-        _check_size(owner, "input_size", input_size, 1)
-        _check_size(owner, "hidden_size", hidden_size, 1)
-        _check_size(owner, "num_layers", num_layers, 1)
+        check_size(owner, "input_size", input_size, 1)
+        check_size(owner, "hidden_size", hidden_size, 1)
+        check_size(owner, "num_layers", num_layers, 1)
+        _check_dropout(owner, dropout, num_layers)
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bool(bias), bool(batch_first)
+        self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
         gates = _GATES[mode] * hidden_size
         bound = 1 / math.sqrt(hidden_size)
-        # PyTorch's registration order: per layer weight_ih, weight_hh, bias_ih, bias_hh.
+        # PyTorch's registration order: per layer, per direction, weight_ih, weight_hh,
+        # bias_ih, bias_hh; the reverse direction's names end in "_reverse".
         for k in range(num_layers):
-            layer_input = input_size if k == 0 else hidden_size
-            self.register_parameter(f"weight_ih_l{k}",
-                                    _uniform_parameter((gates, layer_input), bound, dtype))
-            self.register_parameter(f"weight_hh_l{k}",
-                                    _uniform_parameter((gates, hidden_size), bound, dtype))
-            if bias:
-                self.register_parameter(f"bias_ih_l{k}", _uniform_parameter((gates,), bound, dtype))
-                self.register_parameter(f"bias_hh_l{k}", _uniform_parameter((gates,), bound, dtype))
+            layer_input = input_size if k == 0 else hidden_size * self.num_directions
+            for suffix in _DIRECTIONS[:self.num_directions]:
+                shapes = {"weight_ih": (gates, layer_input), "weight_hh": (gates, hidden_size)}
+                if bias:
+                    shapes.update(bias_ih=(gates,), bias_hh=(gates,))
+                for name, shape in shapes.items():
+                    self.register_parameter(f"{name}_l{k}{suffix}",
+                                            uniform_parameter(shape, bound, dtype))
 
-    def _layer_params(self, k):
-        """Layer k's (weight_ih, weight_hh[, bias_ih, bias_hh]) in the order the Functions take."""
+    @property
+    def num_directions(self):
+        """2 for a bidirectional layer, else 1."""
+        return 2 if self.bidirectional else 1
+
+    def _layer_params(self, k, suffix):
+        """The (weight_ih, weight_hh[, bias_ih, bias_hh]) of layer k in one direction."""
         names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if self.bias else [])
-        return [self._parameters[f"{name}_l{k}"] for name in names]
+        return [self._parameters[f"{name}_l{k}{suffix}"] for name in names]
 
     def _check_input(self, x):
         """Validate x; return it as (T, B, input_size) and whether it came unbatched."""
@@ -255,51 +269,63 @@ class _RNNBase(Module):
         return x, unbatched
 
     def _initial_state(self, x, state, unbatched, name):
-        """The initial state as (num_layers, B, hidden): validated, or zeros when None."""
-        owner = type(self).__name__
-        batch = x.shape[1]
-        expected = (self.num_layers, batch, self.hidden_size)
+        """An initial state as (num_layers * num_directions, B, hidden), validated; or None."""
         if state is None:
             return None
+        owner = type(self).__name__
+        stacks = self.num_layers * self.num_directions
         state = _as_input(owner, state, name)
         if unbatched:
-            if state.shape != (self.num_layers, self.hidden_size):
+            if state.shape != (stacks, self.hidden_size):
                 raise ValueError(f"{owner}: {name} has shape {state.shape}, expected "
-                                 f"{(self.num_layers, self.hidden_size)} for unbatched input")
+                                 f"{(stacks, self.hidden_size)} for unbatched input")
             return state.unsqueeze(1)
+        expected = (stacks, x.shape[1], self.hidden_size)
         if state.shape != expected:
             raise ValueError(f"{owner}: {name} has shape {state.shape}, expected {expected} "
-                             "(num_layers, batch, hidden_size)")
+                             "(num_layers * num_directions, batch, hidden_size)")
         return state
 
-    def _layer_state(self, state, k, batch):
-        """Layer k's initial state (B, hidden): a slice of ``state``, or zeros."""
-        if state is None:
-            return as_tensor(np.zeros((batch, self.hidden_size), dtype=self.weight_ih_l0.dtype))
-        return state[k]
+    def _run(self, input, states, names, run_direction):
+        """Run every layer and direction; return (output, final states) in the caller's layout.
 
-    def _run_layers(self, input, hx, apply_layer):
-        """Forward of a one-state network (RNN, GRU): each layer in turn; (output, h_n).
-
-        ``apply_layer(x, h0, params)`` runs one layer over the whole sequence.
+        ``states`` are the initial states given (None for zeros) and ``names`` their names for
+        error messages. ``run_direction(x, initial, params, reverse)`` runs one direction of
+        one layer over the whole sequence and returns its output (T, B, hidden) and its final
+        states (B, hidden), one per state.
         """
         x, unbatched = self._check_input(input)
-        hx = self._initial_state(x, hx, unbatched, "hx")
-        finals = []
+        states = [self._initial_state(x, s, unbatched, n) for s, n in zip(states, names)]
+        batch, zeros = x.shape[1], None
+        finals = [[] for _ in states]
         for k in range(self.num_layers):
-            h0 = self._layer_state(hx, k, x.shape[1])
-            x = apply_layer(x, h0, self._layer_params(k))
-            finals.append(x[-1])
-        output, (h_n,) = self._finish(x, [finals], unbatched)
-        return output, h_n
-
-    def _finish(self, output, finals, unbatched):
-        """Put output back in the caller's layout and stack the per-layer final states."""
+            if k > 0:
+                x = F.dropout(x, self.dropout, self.training)
+            outputs = []
+            for d, suffix in enumerate(_DIRECTIONS[:self.num_directions]):
+                stack = k * self.num_directions + d
+                if zeros is None and any(s is None for s in states):
+                    zeros = as_tensor(np.zeros((batch, self.hidden_size),
+                                               dtype=self.weight_ih_l0.dtype))
+                initial = [zeros if s is None else s[stack] for s in states]
+                output, last = run_direction(x, initial, self._layer_params(k, suffix), d == 1)
+                outputs.append(output)
+                for final, state in zip(finals, last):
+                    final.append(state)
+            x = outputs[0] if len(outputs) == 1 else ops.concatenate(outputs, axis=2)
+        finals = [ops.stack(f, axis=0) for f in finals]
         if unbatched:
-            return output.squeeze(1), [ops.stack(f, axis=0).squeeze(1) for f in finals]
-        if self.batch_first:
-            output = output.transpose(1, 0, 2)
-        return output, [ops.stack(f, axis=0) for f in finals]
+            return x.squeeze(1), [f.squeeze(1) for f in finals]
+        return (x.transpose(1, 0, 2) if self.batch_first else x), finals
+
+    def _one_state(self, input, hx, layer, **params):
+        """Forward of RNN and GRU, whose only state is h: (output, h_n)."""
+        def run_direction(x, initial, weights, reverse):
+            hs = layer.apply(x, *initial, *weights, reverse=reverse, **params)
+            return hs, [hs[0 if reverse else -1]]
+
+        output, (h_n,) = self._run(input, [hx], ["hx"], run_direction)
+        return output, h_n
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
@@ -311,33 +337,49 @@ class _RNNBase(Module):
             text += ", bias=False"
         if self.batch_first:
             text += ", batch_first=True"
+        if self.dropout:
+            text += f", dropout={self.dropout}"
+        if self.bidirectional:
+            text += ", bidirectional=True"
         return text
+
+
+_SHAPES_DOC = """
+    ``forward(input, hx=None)``: input (T, B, input_size), or (B, T, input_size) with
+    ``batch_first``, or (T, input_size) unbatched. Returns (output, h_n): output holds the last
+    layer's h_t for every t, (T, B, D * hidden) (batch first with ``batch_first``), where D is
+    2 for a bidirectional layer, whose output puts the forward direction's h_t in the first
+    ``hidden`` features and the reverse direction's (which read x_T .. x_t) in the last. h_n is
+    (num_layers * D, B, hidden): every layer's and direction's final state, in the order
+    l0, l0 reverse, l1, ...; hx, the initial states, has the same shape (zeros when None).
+
+    ``dropout`` > 0 zeroes each output element of every layer but the last with that
+    probability (scaling the rest by 1 / (1 - dropout)) in training mode, with masks drawn from
+    minigrad's generator (``minigrad.manual_seed`` makes them repeatable).
+"""
 
 
 class RNN(_RNNBase):
     """A multi-layer Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu).
 
-    Layer k > 0 takes layer k-1's outputs as its x_t. Parameters weight_ih_l{k}
-    (hidden, input_size for k = 0 else hidden), weight_hh_l{k} (hidden, hidden), bias_ih_l{k}
-    and bias_hh_l{k} (hidden,).
-
-    ``forward(input, hx=None)``: input (T, B, input_size), or (B, T, input_size) with
-    ``batch_first``, or (T, input_size) unbatched; hx (num_layers, B, hidden) (zeros when None).
-    Returns (output, h_n): output the last layer's h_t for every t, (T, B, hidden) (batch first
-    when ``batch_first``), and h_n (num_layers, B, hidden) every layer's last h.
+    Parameters weight_ih_l{k} (hidden, input_size for k = 0 else D * hidden), weight_hh_l{k}
+    (hidden, hidden), bias_ih_l{k} and bias_hh_l{k} (hidden,), and the same names ending in
+    "_reverse" for the reverse direction of a bidirectional layer.
     """
 
+    __doc__ += _SHAPES_DOC
+
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dtype=None):
+                 batch_first=False, dropout=0.0, bidirectional=False, dtype=None):
         _check_nonlinearity("RNN", nonlinearity)
         mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
-        super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first, dtype)
+        super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):  # noqa: A002 - PyTorch's argument name
         """Run the sequence through every layer; return (output, h_n)."""
-        return self._run_layers(input, hx, lambda x, h0, params: RNNLayer.apply(
-            x, h0, *params, nonlinearity=self.nonlinearity))
+        return self._one_state(input, hx, RNNLayer, nonlinearity=self.nonlinearity)
 
 
 class LSTM(_RNNBase):
@@ -347,35 +389,34 @@ class LSTM(_RNNBase):
         A = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh
         c_t = f * c_{t-1} + i * g;   h_t = o * tanh(c_t)
 
-    Parameters weight_ih_l{k} (4*hidden, input_size for k = 0 else hidden), weight_hh_l{k}
-    (4*hidden, hidden), bias_ih_l{k} and bias_hh_l{k} (4*hidden,).
+    Parameters weight_ih_l{k} (4*hidden, input_size for k = 0 else D * hidden), weight_hh_l{k}
+    (4*hidden, hidden), bias_ih_l{k} and bias_hh_l{k} (4*hidden,), and the same names ending
+    in "_reverse" for the reverse direction of a bidirectional layer.
 
-    ``forward(input, hx=None)``: input as for ``RNN``; hx a pair (h_0, c_0), each
-    (num_layers, B, hidden), zeros when None. Returns (output, (h_n, c_n)).
+    As ``RNN``, except that the state is a pair: hx = (h_0, c_0), each shaped like RNN's hx,
+    and the result is (output, (h_n, c_n)).
     """
 
+    __doc__ += _SHAPES_DOC
+
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dtype=None):
-        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dtype)
+                 dropout=0.0, bidirectional=False, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, dtype)
 
     def forward(self, input, hx=None):  # noqa: A002 - PyTorch's argument name
         """Run the sequence through every layer; return (output, (h_n, c_n))."""
-        x, unbatched = self._check_input(input)
         if hx is None:
             hx = (None, None)
         elif not isinstance(hx, tuple | list) or len(hx) != 2:
             raise ValueError(f"LSTM: hx must be a pair (h_0, c_0), got {type(hx).__name__}")
-        h_state = self._initial_state(x, hx[0], unbatched, "h_0")
-        c_state = self._initial_state(x, hx[1], unbatched, "c_0")
-        h_finals, c_finals = [], []
-        for k in range(self.num_layers):
-            h0 = self._layer_state(h_state, k, x.shape[1])
-            c0 = self._layer_state(c_state, k, x.shape[1])
-            both = LSTMLayer.apply(x, h0, c0, *self._layer_params(k))  # (2, T, B, H): h and c
-            x = both[0]
-            h_finals.append(x[-1])
-            c_finals.append(both[1, -1])
-        output, (h_n, c_n) = self._finish(x, [h_finals, c_finals], unbatched)
+
+        def run_direction(x, initial, weights, reverse):
+            both = LSTMLayer.apply(x, *initial, *weights, reverse=reverse)  # (2, T, B, H)
+            last = 0 if reverse else -1
+            return both[0], [both[0, last], both[1, last]]
+
+        output, (h_n, c_n) = self._run(input, list(hx), ["h_0", "c_0"], run_direction)
         return output, (h_n, c_n)
 
 
@@ -387,16 +428,18 @@ class GRU(_RNNBase):
         n = tanh(x_t W_in^T + b_in + r * (h_{t-1} W_hn^T + b_hn))
         h_t = (1 - z) * n + z * h_{t-1}
 
-    Parameters weight_ih_l{k} (3*hidden, input_size for k = 0 else hidden), weight_hh_l{k}
-    (3*hidden, hidden), bias_ih_l{k} and bias_hh_l{k} (3*hidden,).
-
-    ``forward(input, hx=None)``: as for ``RNN``; returns (output, h_n).
+    Parameters weight_ih_l{k} (3*hidden, input_size for k = 0 else D * hidden), weight_hh_l{k}
+    (3*hidden, hidden), bias_ih_l{k} and bias_hh_l{k} (3*hidden,), and the same names ending
+    in "_reverse" for the reverse direction of a bidirectional layer.
     """
 
+    __doc__ += _SHAPES_DOC
+
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dtype=None):
-        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dtype)
+                 dropout=0.0, bidirectional=False, dtype=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, dtype)
 
     def forward(self, input, hx=None):  # noqa: A002 - PyTorch's argument name
         """Run the sequence through every layer; return (output, h_n)."""
-        return self._run_layers(input, hx, lambda x, h0, params: GRULayer.apply(x, h0, *params))
+        return self._one_state(input, hx, GRULayer)

@@ -17,9 +17,9 @@ backward
     4. With every dA[t] stored in one (T, B, G*H) buffer, the parameter and input gradients are
        ONE product or sum each: dW_ih = dA^T x, dW_hh = dA^T h_prev, db = sum(dA), dx = dA W_ih.
 
-Transcendentals (tanh, and sigmoid through tanh) run over whole blocks, in float32 through a
-compiled rational approximation (``_tanh_``); the remaining elementwise work of the LSTM and GRU
-steps (no transcendentals) is fused into loops compiled with Numba (see ``rnn_numba.py``).
+The gate nonlinearities run over whole (B, G*H) blocks in NumPy (np.tanh, and sigmoid through
+tanh); the rest of each LSTM and GRU step's elementwise work is one call to a step kernel, compiled
+with Numba when it can run (``rnn_numba.py``) and otherwise its NumPy original (``rnn_steps.py``).
 
 Shapes: x (T, B, I), h0 (B, H), W_ih (G*H, I), W_hh (G*H, H), b_ih and b_hh (G*H,), with
 G = 1 (RNN), 4 (LSTM: gates i, f, g, o) or 3 (GRU: gates r, z, n), stacked as in PyTorch.
@@ -29,29 +29,29 @@ converted back.
 
 import numpy as np
 
+from minigrad._numba import compiled
 from minigrad.autograd import Function
+from minigrad.nn import rnn_steps
 from minigrad.ops import xp_numpy
 
 
-def _tanh_(a, out=None):
-    """tanh of a 2-D array, in place or into ``out``.
+def _kernels():
+    """The compiled step kernels when Numba is available and enabled, else the NumPy originals."""
+    return compiled("minigrad.nn.rnn_numba") or rnn_steps
 
-    float32 goes to a compiled rational approximation (within 3e-7, about four times faster
-    than np.tanh, which is most of an LSTM step); float64 keeps np.tanh, exact to the last bit.
+
+def _halve_sigmoid_rows(w_ih, w_hh, biases, blocks, sigmoid_blocks):
+    """Copies of the weights and biases with the rows of the sigmoid gates halved.
+
+    sigmoid(a) = (1 + tanh(a / 2)) / 2, so with those rows halved ONE np.tanh call over a step's
+    pre-activations activates every gate (the step kernels finish the sigmoids). Halving is exact
+    in binary floating point: it changes no bit of the products.
     """
-    out = a if out is None else out
-    if a.dtype == np.float32:
-        _kernels().tanh_float32(a, out)
-    else:
-        np.tanh(a, out=out)
-
-
-def _sigmoid_(a):
-    """a <- sigmoid(a) in place, as 0.5 (1 + tanh(a / 2)): never overflows, unlike 1/(1+e^-a)."""
-    a *= 0.5
-    _tanh_(a)
-    a += 1
-    a *= 0.5
+    hidden = w_hh.shape[1]
+    scale = np.ones(blocks * hidden, dtype=w_ih.dtype)
+    for k in sigmoid_blocks:
+        scale[k * hidden:(k + 1) * hidden] = 0.5
+    return w_ih * scale[:, None], w_hh * scale[:, None], [b * scale for b in biases]
 
 
 def _input_projection(x, w_ih, biases):
@@ -63,13 +63,25 @@ def _input_projection(x, w_ih, biases):
     return out
 
 
-def _recurrent_weight_grad(d_pre, hs, h0):
-    """dW_hh = sum_t d_pre[t]^T h_{t-1}, with h_{t-1} = h0 at t = 0 and hs[t-1] after."""
+def _time_steps(length, reverse):
+    """The order in which a direction visits the steps: 0 .. T-1, or T-1 .. 0 in reverse."""
+    return range(length - 1, -1, -1) if reverse else range(length)
+
+
+def _previous(states, initial, t, reverse):
+    """The state before step t: states[t - 1] (states[t + 1] in reverse), or ``initial`` first."""
+    before = t + 1 if reverse else t - 1
+    return initial if before in (-1, len(states)) else states[before]
+
+
+def _recurrent_weight_grad(d_pre, hs, h0, reverse):
+    """dW_hh = sum_t d_pre[t]^T h_prev(t), with h_prev as in ``_previous``: one product."""
     T, B, width = d_pre.shape
     hidden = h0.shape[1]
-    grad = d_pre[0].T @ h0
+    grad = d_pre[T - 1 if reverse else 0].T @ h0
     if T > 1:
-        grad += d_pre[1:].reshape((T - 1) * B, width).T @ hs[:-1].reshape((T - 1) * B, hidden)
+        later, before = (d_pre[:-1], hs[1:]) if reverse else (d_pre[1:], hs[:-1])
+        grad += later.reshape((T - 1) * B, width).T @ before.reshape((T - 1) * B, hidden)
     return grad
 
 
@@ -87,6 +99,9 @@ def _input_grads(fn, d_pre, x, w_ih, need_w_ih):
 class _Layer(Function):
     """Shared by the three layers: input handling, and what their hand-written BPTT cannot do.
 
+    Every layer takes ``reverse``: the reverse direction of a bidirectional layer visits the
+    steps from T-1 down to 0. Its inputs, outputs and saved arrays stay in time order.
+
     The backward pass runs on arrays only, so it cannot itself be differentiated (second
     derivatives) and there is no forward mode: both raise, naming the cell to loop over instead,
     whose operations support both.
@@ -99,17 +114,22 @@ class _Layer(Function):
             raise RuntimeError(
                 f"{self.name}: the fused layer's backward cannot be differentiated again "
                 f"(create_graph=True); loop over nn.{self.cell} instead, which can")
-        return self._bptt(grad)
+        return self._bptt(grad, *inputs, out=out)
 
     def jvp(self, xp, tangents, *inputs, out):
         raise RuntimeError(f"{self.name}: the fused layer has no forward mode (jvp); loop over "
                            f"nn.{self.cell} instead, which has")
 
-    def _prepare(self, x, h0, w_ih, biases):
-        self.has_bias = bool(biases)
+    def _prepare(self, x, h0, w_ih, biases, reverse):
+        """Remember the options and dtypes; return x and h0 in the weights' dtype."""
+        self.has_bias, self.reverse = bool(biases), reverse
         self.x_dtype, self.h0_dtype = x.dtype, h0.dtype
-        dtype = w_ih.dtype
-        return x.astype(dtype, copy=False), h0.astype(dtype, copy=False)
+        return self._in_weights_dtype(w_ih, x, h0)
+
+    @staticmethod
+    def _in_weights_dtype(w_ih, *arrays):
+        """``arrays`` converted to the weights' dtype (the same arrays when they have it)."""
+        return [a.astype(w_ih.dtype, copy=False) for a in arrays]
 
     def _bias_grads(self, d_ih, d_hh):
         """db_ih = sum of d_ih over (T, B), likewise db_hh (the same array when d_hh is d_ih).
@@ -134,29 +154,29 @@ class RNNLayer(_Layer):
 
     cell = "RNNCell"
 
-    def forward(self, x, h0, w_ih, w_hh, *biases, nonlinearity="tanh"):
-        x, h0 = self._prepare(x, h0, w_ih, biases)
+    def forward(self, x, h0, w_ih, w_hh, *biases, nonlinearity="tanh", reverse=False):
+        x, h0 = self._prepare(x, h0, w_ih, biases, reverse)
         hs = _input_projection(x, w_ih, biases)  # becomes h_1..h_T in place
         w_hh_t = w_hh.T
         step = np.empty_like(h0)
         h = h0
-        for t in range(hs.shape[0]):
+        for t in _time_steps(hs.shape[0], reverse):
             np.matmul(h, w_hh_t, out=step)
             h = hs[t]
             h += step
             if nonlinearity == "tanh":
-                _tanh_(h)
+                np.tanh(h, out=h)
             else:
                 np.maximum(h, 0, out=h)
-        self.x, self.h0, self.hs, self.w_ih, self.w_hh = x, h0, hs, w_ih, w_hh
         self.nonlinearity = nonlinearity
         return hs
 
-    def _bptt(self, grad):
-        hs, w_hh = self.hs, self.w_hh
+    def _bptt(self, grad, x, h0, w_ih, w_hh, *biases, out):
+        x, h0 = self._in_weights_dtype(w_ih, x, h0)
+        hs = out
         d_pre = np.empty_like(hs)
-        dh = np.zeros_like(self.h0)  # the gradient reaching h_t from step t + 1
-        for t in range(hs.shape[0] - 1, -1, -1):
+        dh = np.zeros_like(h0)  # the gradient reaching h_t from step t + 1
+        for t in _time_steps(hs.shape[0], not self.reverse):
             da = d_pre[t]
             np.add(grad[t], dh, out=da)
             if self.nonlinearity == "tanh":
@@ -164,8 +184,9 @@ class RNNLayer(_Layer):
             else:
                 da *= hs[t] > 0
             np.matmul(da, w_hh, out=dh)
-        dx, dw_ih = _input_grads(self, d_pre, self.x, self.w_ih, self.needs_input_grad[2])
-        dw_hh = _recurrent_weight_grad(d_pre, hs, self.h0) if self.needs_input_grad[3] else None
+        dx, dw_ih = _input_grads(self, d_pre, x, w_ih, self.needs_input_grad[2])
+        dw_hh = (_recurrent_weight_grad(d_pre, hs, h0, self.reverse)
+                 if self.needs_input_grad[3] else None)
         return (dx, dh.astype(self.h0_dtype, copy=False), dw_ih, dw_hh,
                 *self._bias_grads(d_pre, d_pre))
 
@@ -185,51 +206,46 @@ class LSTMLayer(_Layer):
 
     cell = "LSTMCell"
 
-    def forward(self, x, h0, c0, w_ih, w_hh, *biases):
-        x, h0 = self._prepare(x, h0, w_ih, biases)
+    def forward(self, x, h0, c0, w_ih, w_hh, *biases, reverse=False):
+        x, h0 = self._prepare(x, h0, w_ih, biases, reverse)
         self.c0_dtype = c0.dtype
-        c0 = c0.astype(w_ih.dtype, copy=False)
+        (c0,) = self._in_weights_dtype(w_ih, c0)
         H = w_hh.shape[1]
-        # sigmoid(a) = (1 + tanh(a / 2)) / 2, so with the rows of i, f and o halved in every
-        # weight and bias, ONE tanh call per step activates all four gates. Halving is exact
-        # in binary floating point, so this changes no bit of the products.
-        half = np.ones(4 * H, dtype=w_ih.dtype)
-        half[:2 * H] = half[3 * H:] = 0.5
-        gates = _input_projection(x, w_ih * half[:, None], [b * half for b in biases])
+        w_ih_half, w_hh_half, biases_half = _halve_sigmoid_rows(w_ih, w_hh, biases, 4, (0, 1, 3))
+        gates = _input_projection(x, w_ih_half, biases_half)  # A, then i, f, g, o in place
         T, B, width = gates.shape
         out = np.empty((2, T, B, H), dtype=gates.dtype)
         tanh_c = np.empty((T, B, H), dtype=gates.dtype)
-        w_hh_t = (w_hh * half[:, None]).T
+        w_hh_t = w_hh_half.T
         step = np.empty((B, width), dtype=gates.dtype)
         finish = _kernels().lstm_step_forward
         h, c = h0, c0
-        for t in range(T):
+        for t in _time_steps(T, reverse):
             np.matmul(h, w_hh_t, out=step)
             a = gates[t]
             a += step
-            _tanh_(a)
+            np.tanh(a, out=a)
             c_prev, c, h = c, out[1, t], out[0, t]
             finish(a, c_prev, c)  # i, f, o from tanh(A / 2); c_t = f c_{t-1} + i g
-            _tanh_(c, out=tanh_c[t])
+            np.tanh(c, out=tanh_c[t])
             np.multiply(a[:, 3 * H:], tanh_c[t], out=h)
-        self.x, self.h0, self.c0, self.w_ih, self.w_hh = x, h0, c0, w_ih, w_hh
-        self.gates, self.out, self.tanh_c = gates, out, tanh_c
+        self.gates, self.tanh_c = gates, tanh_c
         return out
 
-    def _bptt(self, grad):
-        gates, cs, tanh_c, w_hh = self.gates, self.out[1], self.tanh_c, self.w_hh
-        T, B, width = gates.shape
+    def _bptt(self, grad, x, h0, c0, w_ih, w_hh, *biases, out):
+        x, h0, c0 = self._in_weights_dtype(w_ih, x, h0, c0)
+        gates, tanh_c, cs = self.gates, self.tanh_c, out[1]
         d_pre = np.empty_like(gates)
-        dh = np.zeros_like(self.h0)  # the gradient reaching h_t from step t + 1
-        dc = np.zeros_like(self.c0)  # the gradient reaching c_t from step t + 1
+        dh = np.zeros_like(h0)  # the gradient reaching h_t from step t + 1
+        dc = np.zeros_like(c0)  # the gradient reaching c_t from step t + 1
         grad = np.ascontiguousarray(grad)
         kernel = _kernels().lstm_step_backward
-        for t in range(T - 1, -1, -1):
-            kernel(gates[t], cs[t - 1] if t else self.c0, tanh_c[t], grad[0, t], grad[1, t],
-                   dh, dc, d_pre[t])
+        for t in _time_steps(gates.shape[0], not self.reverse):
+            kernel(gates[t], _previous(cs, c0, t, self.reverse), tanh_c[t], grad[0, t],
+                   grad[1, t], dh, dc, d_pre[t])
             np.matmul(d_pre[t], w_hh, out=dh)
-        dx, dw_ih = _input_grads(self, d_pre, self.x, self.w_ih, self.needs_input_grad[3])
-        dw_hh = (_recurrent_weight_grad(d_pre, self.out[0], self.h0)
+        dx, dw_ih = _input_grads(self, d_pre, x, w_ih, self.needs_input_grad[3])
+        dw_hh = (_recurrent_weight_grad(d_pre, out[0], h0, self.reverse)
                  if self.needs_input_grad[4] else None)
         return (dx, dh.astype(self.h0_dtype, copy=False), dc.astype(self.c0_dtype, copy=False),
                 dw_ih, dw_hh, *self._bias_grads(d_pre, d_pre))
@@ -249,57 +265,52 @@ class GRULayer(_Layer):
 
     cell = "GRUCell"
 
-    def forward(self, x, h0, w_ih, w_hh, *biases):
-        x, h0 = self._prepare(x, h0, w_ih, biases)
-        gates = _input_projection(x, w_ih, biases[:1])  # Ai, then r, z, n in place
+    def forward(self, x, h0, w_ih, w_hh, *biases, reverse=False):
+        x, h0 = self._prepare(x, h0, w_ih, biases, reverse)
+        w_ih_half, w_hh_half, biases_half = _halve_sigmoid_rows(w_ih, w_hh, biases, 3, (0, 1))
+        gates = _input_projection(x, w_ih_half, biases_half[:1])  # Ai, then r, z, n in place
         T, B, width = gates.shape
         H = width // 3
-        rec = np.empty_like(gates)  # Ah for every step; its n block is needed by backward
+        rec = np.empty_like(gates)  # Ah for every step; backward needs its n block
         hs = np.empty((T, B, H), dtype=gates.dtype)
-        w_hh_t = w_hh.T
+        w_hh_t = w_hh_half.T
+        steps = _kernels()
         h = h0
-        for t in range(T):
-            ah, a = rec[t], gates[t]
+        for t in _time_steps(T, reverse):
+            a, ah = gates[t], rec[t]
             np.matmul(h, w_hh_t, out=ah)
             if biases:
-                ah += biases[1]
+                ah += biases_half[1]
             rz = a[:, :2 * H]
             rz += ah[:, :2 * H]
-            _sigmoid_(rz)
+            np.tanh(rz, out=rz)
+            steps.gru_step_candidate(a, ah)  # r, z from tanh(A / 2); Ai_n + r Ah_n
             n = a[:, 2 * H:]
+            np.tanh(n, out=n)
             h_prev, h = h, hs[t]
-            np.multiply(rz[:, :H], ah[:, 2 * H:], out=h)  # h as scratch for r * Ah_n
-            n += h
-            _tanh_(n)
-            np.subtract(h_prev, n, out=h)  # h_t = n + z * (h_{t-1} - n)
-            h *= rz[:, H:]
-            h += n
-        self.x, self.h0, self.hs, self.w_ih, self.w_hh = x, h0, hs, w_ih, w_hh
+            steps.gru_step_output(a, h_prev, h)
         self.gates, self.rec = gates, rec
         return hs
 
-    def _bptt(self, grad):
-        gates, rec, hs, w_hh = self.gates, self.rec, self.hs, self.w_hh
+    def _bptt(self, grad, x, h0, w_ih, w_hh, *biases, out):
+        x, h0 = self._in_weights_dtype(w_ih, x, h0)
+        gates, rec, hs = self.gates, self.rec, out
         T = gates.shape[0]
         d_in = np.empty_like(gates)   # gradients of Ai
         d_rec = np.empty_like(gates)  # gradients of Ah
-        dh = np.zeros_like(self.h0)
+        dh = np.zeros_like(h0)
         through_weights = np.empty_like(dh)
         grad = np.ascontiguousarray(grad)
         kernel = _kernels().gru_step_backward
-        for t in range(T - 1, -1, -1):
+        for t in _time_steps(T, not self.reverse):
             # The kernel leaves in dh the direct part z * dh_t of the gradient of h_{t-1}.
-            kernel(gates[t], rec[t], hs[t - 1] if t else self.h0, grad[t], dh, d_in[t], d_rec[t])
+            kernel(gates[t], rec[t], _previous(hs, h0, t, self.reverse), grad[t], dh,
+                   d_in[t], d_rec[t])
             np.matmul(d_rec[t], w_hh, out=through_weights)
             dh += through_weights
-        dx, dw_ih = _input_grads(self, d_in, self.x, self.w_ih, self.needs_input_grad[2])
-        dw_hh = _recurrent_weight_grad(d_rec, hs, self.h0) if self.needs_input_grad[3] else None
+        dx, dw_ih = _input_grads(self, d_in, x, w_ih, self.needs_input_grad[2])
+        dw_hh = (_recurrent_weight_grad(d_rec, hs, h0, self.reverse)
+                 if self.needs_input_grad[3] else None)
         return (dx, dh.astype(self.h0_dtype, copy=False), dw_ih, dw_hh,
                 *self._bias_grads(d_in, d_rec))
 
-
-def _kernels():
-    """The Numba-compiled step kernels, imported on first use so ``import minigrad`` stays light."""
-    from minigrad.nn import rnn_numba
-
-    return rnn_numba

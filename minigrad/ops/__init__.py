@@ -37,11 +37,12 @@ from minigrad.ops.shape import (
     transpose,
     unsqueeze,
 )
+from minigrad.ops.window import fold1d, unfold1d
 
 __all__ = [
     "abs", "add", "broadcast_to", "clip", "concatenate", "div", "exp", "expand_dims", "flatten",
-    "getitem", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min",
-    "minimum", "mul", "neg", "power", "relu", "reshape", "scatter_add", "sigmoid", "sign",
+    "fold1d", "getitem", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean",
+    "min", "minimum", "mul", "neg", "power", "relu", "reshape", "scatter_add", "sigmoid", "sign",
     "softmax", "split", "sqrt", "squeeze", "stack", "sub", "sum", "swapaxes", "tanh",
-    "transpose", "unsqueeze", "var", "where",
+    "transpose", "unfold1d", "unsqueeze", "var", "where",
 ]

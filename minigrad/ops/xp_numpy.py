@@ -35,6 +35,8 @@ from numpy import (  # noqa: F401 - re-exported: this module is a namespace
 from minigrad.ops.axes import broadcast_axes
 from minigrad.ops.elementwise import stable_sigmoid as sigmoid  # noqa: F401
 from minigrad.ops.shape import scatter_add_arrays as scatter_add  # noqa: F401
+from minigrad.ops.window import fold1d_array as fold1d  # noqa: F401
+from minigrad.ops.window import unfold1d_array as unfold1d  # noqa: F401
 
 
 def sum_to(a, shape):

@@ -33,6 +33,7 @@ from minigrad.ops.shape import (  # noqa: F401
     swapaxes,
     transpose,
 )
+from minigrad.ops.window import fold1d, unfold1d  # noqa: F401
 from minigrad.tensor import Tensor
 
 

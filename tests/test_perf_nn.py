@@ -1,0 +1,41 @@
+"""perf/bench_layers.py and perf/bench_mnist1d.py run, in their smallest configurations."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PERF = Path(__file__).resolve().parent.parent / "perf"
+
+
+def run(script, *args):
+    result = subprocess.run([sys.executable, str(PERF / script), *map(str, args)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_bench_layers_times_a_conv_step(tmp_path):
+    out = tmp_path / "layers.json"
+    text = run("bench_layers.py", "--kinds", "conv1d", "--repeats", "1", "--json", out)
+    results = json.loads(out.read_text())
+    (row,) = results["rows"]
+    assert row["kind"] == "conv1d" and row["minigrad_ms"] > 0
+    assert "ratio = minigrad / best PyTorch" in text
+    assert set(results["load"]) == {"before", "after", "cores"}
+
+
+def test_bench_mnist1d_measures_accuracy_and_speed(tmp_path):
+    pytest.importorskip("mnist1d")
+    out, table = tmp_path / "m1d.json", tmp_path / "m1d.md"
+    run("bench_mnist1d.py", "--models", "logistic", "--seeds", "0", "--steps", "20",
+        "--speed-steps", "10", "--repeats", "1", "--json", out, "--markdown", table)
+    results = json.loads(out.read_text())
+    frameworks = {row["framework"] for row in results["accuracy"]}
+    assert "minigrad" in frameworks
+    assert all(0 <= row["accuracy"] <= 100 and row["seconds"] > 0
+               for row in results["accuracy"])
+    assert results["speed"]["logistic"]["minigrad"]
+    assert "| logistic |" in table.read_text()
