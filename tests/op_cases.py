@@ -57,6 +57,23 @@ def _torch_ce(x, smoothing=0.0, reduction="mean"):
                                              label_smoothing=smoothing, reduction=reduction)
 
 
+def _torch_unfold(x):
+    import torch
+    n, c, _ = x.shape
+    cols = torch.nn.functional.unfold(x[..., None], (3, 1), dilation=(2, 1), padding=(1, 0),
+                                      stride=(2, 1))  # (N, C * K, L_out)
+    return cols.reshape(n, c, 3, -1).permute(0, 3, 2, 1).reshape(n, -1, 3 * c)
+
+
+def _torch_fold(cols):
+    import torch
+    n, count, width = cols.shape
+    c = width // 3
+    torch_cols = cols.reshape(n, count, 3, c).permute(0, 3, 2, 1).reshape(n, c * 3, count)
+    return torch.nn.functional.fold(torch_cols, (9, 1), (3, 1), dilation=(2, 1),
+                                    padding=(1, 0), stride=(2, 1))[..., 0]
+
+
 def _t(fn):
     """Wrap a lambda over torch so that torch is imported lazily."""
     def call(*args):
@@ -190,6 +207,21 @@ CASES = [
     Case("bce", lambda a, b: F.binary_cross_entropy(a, b),
          inputs(uniform(2, 3, low=0.1, high=0.9), uniform(2, 3, low=0, high=1)),
          _t(lambda t, a, b: t.nn.functional.binary_cross_entropy(a, b))),
+    # convolution and pooling (lowered to unfold, a matrix product and folds back)
+    # unfold1d's rows are (N, L_out, K * C), tap by tap; torch's unfold gives (N, C * K, L_out).
+    Case("unfold1d", lambda x: ops.unfold1d(x, 3, dilation=2, padding=1, stride=2),
+         inputs(uniform(2, 3, 9)), lambda x: _torch_unfold(x)),
+    Case("fold1d", lambda c: ops.fold1d(c, 9, 3, dilation=2, padding=1, stride=2),
+         inputs(uniform(2, 4, 9)), lambda c: _torch_fold(c)),
+    Case("conv1d", lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2),
+         inputs(uniform(2, 3, 9), uniform(4, 3, 3), uniform(4)),
+         _t(lambda t, x, w, b: t.nn.functional.conv1d(x, w, b, stride=2, padding=1,
+                                                       dilation=2))),
+    Case("conv1d_groups", lambda x, w: F.conv1d(x, w, groups=2, padding="same"),
+         inputs(uniform(2, 4, 7), uniform(6, 2, 3)),
+         _t(lambda t, x, w: t.nn.functional.conv1d(x, w, groups=2, padding="same"))),
+    Case("max_pool1d", lambda x: F.max_pool1d(x, 3, stride=2, padding=1), inputs(apart(2, 3, 8)),
+         _t(lambda t, x: t.nn.functional.max_pool1d(x, 3, stride=2, padding=1))),
     # composites a student writes
     Case("mlp", lambda x, w1, w2: (x @ w1).tanh() @ w2,
          inputs(uniform(3, 4), uniform(4, 5), uniform(5, 2)),
