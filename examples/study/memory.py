@@ -12,21 +12,11 @@ import time
 import tracemalloc
 
 import numpy as np
+import optimizers
 
 import minigrad
 
 from .runs import build_optimizer
-
-
-def _array_bytes(obj):
-    """Total bytes of the ndarrays anywhere inside nested dicts, lists and tuples."""
-    if isinstance(obj, np.ndarray):
-        return obj.nbytes
-    if isinstance(obj, dict):
-        return sum(_array_bytes(v) for v in obj.values())
-    if isinstance(obj, list | tuple):
-        return sum(_array_bytes(v) for v in obj)
-    return 0
 
 
 def _parameter(elements, seed=0):
@@ -50,8 +40,8 @@ def held_bytes(name, elements):
         held = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
-    saved = _array_bytes(optimizer.state_dict())
-    return {"traced": held / elements, "state_dict": saved / elements}
+    return {"traced": held / elements,
+            "state_dict": optimizers.state_bytes_per_parameter(optimizer, [p])}
 
 
 def step_times(names, elements, repeats):

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from minigrad import optim
+from minigrad import nn, optim
 
 from . import runs, tasks
 from .runs import cell_key, default_lr, run_cell
@@ -152,7 +152,7 @@ class Study:
         self.config, self.tasks, self.store = config, task_specs, store
         self.progress = progress or Progress()
         self.backend = backend
-        self.trivial = {}
+        self.described = {}
 
     # ------------------------------------------------------------------------------ cells
     def cell(self, task_name, optimizer, lr, seed):
@@ -175,9 +175,16 @@ class Study:
 
     def trivial_loss(self, task_name):
         """The task's trivial loss (from its seed-0 instance)."""
-        if task_name not in self.trivial:
-            self.trivial[task_name] = tasks.trivial_loss(self.tasks[task_name].build(0))
-        return self.trivial[task_name]
+        return self._describe(task_name)["trivial"]
+
+    def _describe(self, task_name):
+        """The trivial loss and the model's size, from the task's seed-0 instance."""
+        if task_name not in self.described:
+            task = self.tasks[task_name].build(0)
+            self.described[task_name] = {
+                "trivial": tasks.trivial_loss(task),
+                "parameters": sum(p.data.size for p in task.model.parameters())}
+        return self.described[task_name]
 
     # ------------------------------------------------------------------------------ steps
     def tune(self, task_name, optimizer):
@@ -228,8 +235,8 @@ class Study:
                   "curve": _mean_curve([r["train_curve"] for r in records])}
         if "eval_curve" in records[0]:
             curves = [r["eval_curve"] for r in records if "eval_curve" in r]
-            result["eval_curve"] = [[points[0][0], float(np.mean([c[i][1] for c in curves]))]
-                                    for i, points in enumerate(zip(*curves))]
+            result["eval_curve"] = [[points[0][0], float(np.mean([p[1] for p in points]))]
+                                    for points in zip(*curves)]
         overfitting = [overfit_metrics(r) for r in records]
         if all(o is not None for o in overfitting) and overfitting:
             result["rise"] = summary([o["rise"] for o in overfitting])
@@ -248,8 +255,6 @@ class Study:
             model_optimizer = runs.build_optimizer(optimizer, params, None, self.backend)
             clip = None
             if spec.grad_clip is not None:
-                from minigrad import nn
-
                 def clip():
                     nn.utils.clip_grad_norm_(params, spec.grad_clip)
             with np.errstate(all="ignore"):
@@ -284,8 +289,7 @@ class Study:
         out = {"tasks": {}, "tuning": {}, "evaluation": {}, "finder": {}, "decay": {}}
         for name, spec in self.tasks.items():
             out["tasks"][name] = {"family": spec.family, "steps": spec.steps,
-                                  "description": spec.description,
-                                  "trivial": self.trivial_loss(name)}
+                                  "description": spec.description, **self._describe(name)}
             out["tuning"][name], out["evaluation"][name], out["finder"][name] = {}, {}, {}
             for optimizer in optimizers_for(name):
                 tuned = self.tune(name, optimizer)

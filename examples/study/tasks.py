@@ -7,7 +7,7 @@ initialised from ``seed`` and the batches in a ``seed``-fixed order. The problem
 model, each with an Elman RNN, an LSTM and a GRU) and MNIST-1D, made small enough that hundreds of
 runs fit in a few minutes, plus two problems built for particular claims:
 
-overfit     120 spiral points, 20% of them with a wrong label, and an MLP big enough to memorise
+overfit     60 spiral points, 30% of them with a wrong label, and an MLP big enough to memorise
             the wrong labels, after which its held-out loss rises (the regularisation claims).
 exploding   the adding problem with an IRNN (Le, Jaitly & Hinton, 2015: a ReLU RNN whose
             recurrent weights start as the identity), the identity scaled by 1.2 so that
@@ -39,7 +39,7 @@ SIZES = {
               "lm_batch": 8, "adding_train": 500},
 }
 CELLS = ("rnn", "lstm", "gru")
-OVERFIT_POINTS, OVERFIT_LABEL_NOISE = 120, 0.2
+OVERFIT_POINTS, OVERFIT_LABEL_NOISE = 60, 0.3
 EXPLODING_SCALE = 1.2  # the IRNN's recurrent weights start as this times the identity
 ADDING_TEST = 500
 
@@ -131,7 +131,7 @@ def mnist1d(seed):
 
 
 def overfit(seed, sizes):
-    """120 noisy spiral points (20% relabelled at random), a 2-128-128-3 MLP, clean test set."""
+    """60 noisy spiral points (30% relabelled at random), a 2-128-128-3 MLP, clean test set."""
     (X, y), test = train_mlp.spirals(seed, sizes["spiral_points"])
     rng = np.random.default_rng([seed, 2])
     pick = rng.choice(len(X), OVERFIT_POINTS, replace=False)
