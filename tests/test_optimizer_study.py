@@ -131,11 +131,14 @@ def test_cells_are_deterministic():
 
 
 # ------------------------------------------------------------------------------ the rules
-def test_compare_needs_a_gap_beyond_twice_the_standard_error():
-    a = {"mean": 1.0, "std": 0.1, "n": 5}
-    assert claims.compare(a, {"mean": 1.2, "std": 0.1, "n": 5}) == 1  # gap 0.2 > 2 * 0.063
-    assert claims.compare(a, {"mean": 1.1, "std": 0.1, "n": 5}) == 0  # gap 0.1 < 0.126
-    assert claims.compare({"mean": 1.3, "std": 0.0, "n": 5}, a) == -1
+def test_compare_tests_the_seed_by_seed_differences():
+    a = {"values": [1.0, 2.0, 3.0, 4.0]}
+    # Differences 0.1 on every seed: beats, although the spread across seeds is far larger.
+    assert claims.compare(a, {"values": [1.1, 2.1, 3.1, 4.1]}) == 1
+    assert claims.compare({"values": [1.1, 2.1, 3.1, 4.1]}, a) == -1
+    # Differences +0.3, -0.1, +0.3, -0.1: mean 0.1, standard error 0.115: a tie.
+    assert claims.compare(a, {"values": [1.3, 1.9, 3.3, 3.9]}) == 0
+    assert claims.compare(a, a) == 0
 
 
 def test_tally_follows_the_two_thirds_rule():

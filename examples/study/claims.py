@@ -2,11 +2,13 @@
 
 The rules were fixed before the runs; the report prints them:
 
-- Compare two optimizers on one task by their mean over the evaluation seeds: one *beats* the
-  other when its mean is lower and the gap exceeds twice the standard error of the difference,
-  sqrt(s1^2/n1 + s2^2/n2); otherwise they *tie*. Widths of good learning-rate ranges (one number
-  per optimizer and task) differ when they differ by at least half a decade, one grid step.
-  Seed spreads (standard deviations over the seeds) differ when one is at most half the other.
+- Compare two optimizers on one task seed by seed: a seed gives both the same initial weights,
+  data and batch order, so the differences d between their results on the same seed are the
+  measurement. One *beats* the other when the mean of d is in its favour and exceeds twice its
+  standard error, sd(d)/sqrt(n); otherwise they *tie*. Widths of good learning-rate ranges
+  (one number per optimizer and task) differ when they differ by at least half a decade, one
+  grid step. Seed spreads (standard deviations over the seeds) differ when one is at most half
+  the other.
 - A part that is tested on many tasks gets, per task, +1 (the claim holds there), -1 (the
   opposite holds) or 0 (neither). It is *supported* when it holds on at least two thirds of the
   tasks and the opposite holds on at most one; *not supported* when it holds on at most a third
@@ -50,10 +52,15 @@ CLAIMS = [
 
 # ------------------------------------------------------------------------------ the rules
 def compare(a, b):
-    """+1 if summary ``a`` beats (is lower than) ``b``, -1 if ``b`` beats ``a``, 0 for a tie."""
-    gap = a["mean"] - b["mean"]
-    error = math.sqrt(a["std"] ** 2 / a["n"] + b["std"] ** 2 / b["n"])
-    if abs(gap) <= 2 * error or gap == 0:
+    """+1 if summary ``a`` beats (is lower than) ``b``, -1 if ``b`` beats ``a``, 0 for a tie.
+
+    Both summaries hold one value per seed, in the same seed order: the test is on the
+    seed-by-seed differences (see the module docstring).
+    """
+    d = np.subtract(a["values"], b["values"])
+    gap = float(d.mean())
+    error = float(d.std(ddof=1)) / math.sqrt(len(d)) if len(d) > 1 else 0.0
+    if gap == 0 or abs(gap) <= 2 * error:
         return 0
     return 1 if gap < 0 else -1
 
@@ -172,7 +179,7 @@ class Judge:
         if "overfit" in self.evaluation:
             adam = self.evaluation["overfit"]["adam"]["best"]
             sgd = self.evaluation["overfit"]["momentum"]["best"]
-            rises = compare({**adam["rise"], "mean": 0.0, "std": 0.0}, adam["rise"])
+            rises = compare({"values": [0.0] * adam["rise"]["n"]}, adam["rise"])
             more = compare(sgd["rise"], adam["rise"])
             verdict = NOT_SUPPORTED if rises != 1 else SUPPORTED if more == 1 else MIXED
             parts["overfits_long"] = {
@@ -192,20 +199,21 @@ class Judge:
                         "1": decay["adamw-wd1"]}
             parts["decay_regularises"] = {
                 "test": "overfit task, all at Adam's best rate: the gap between held-out and "
-                        "training loss with AdamW's strongest decay (1) is below Adam's (none)",
+                        "training loss at the end with AdamW's strongest decay (1) is below "
+                        "Adam's (none)",
                 "gap": {k: v["gap"] for k, v in by_decay.items()},
-                "final": {k: v["final"] for k, v in by_decay.items()},
+                "end": {k: v["end"] for k, v in by_decay.items()},
                 "verdict": once(compare(by_decay["1"]["gap"], adam["gap"]))}
-            best_adamw = min(("0.01", "0.1", "1"), key=lambda k: by_decay[k]["final"]["mean"])
+            best_adamw = min(("0.01", "0.1", "1"), key=lambda k: by_decay[k]["end"]["mean"])
             l2 = {"1e-4": decay["adam-l2-1e-4"], "1e-3": decay["adam-l2-1e-3"]}
-            best_l2 = min(l2, key=lambda k: l2[k]["final"]["mean"])
-            vs = [compare(by_decay[best_adamw]["final"], adam["final"]),
-                  compare(by_decay[best_adamw]["final"], l2[best_l2]["final"])]
+            best_l2 = min(l2, key=lambda k: l2[k]["end"]["mean"])
+            vs = [compare(by_decay[best_adamw]["end"], adam["end"]),
+                  compare(by_decay[best_adamw]["end"], l2[best_l2]["end"])]
             parts["prevents_overfitting_better"] = {
-                "test": "overfit task: held-out loss of the best AdamW decay beats Adam without "
-                        "decay and Adam with its best L2 penalty",
+                "test": "overfit task: held-out loss at the end of training with the best "
+                        "AdamW decay beats Adam without decay and Adam with its best L2 penalty",
                 "best_adamw_decay": best_adamw, "best_l2": best_l2,
-                "l2_final": {k: v["final"] for k, v in l2.items()},
+                "l2_end": {k: v["end"] for k, v in l2.items()},
                 "verdict": SUPPORTED if vs == [1, 1] else NOT_SUPPORTED if 1 not in vs
                 else MIXED}
         parts["default_decay_across_tasks"] = {

@@ -4,8 +4,9 @@ For every task and optimizer:
 
 1. Tuning. The optimizer runs at ``grid_points`` learning rates, ``per_decade`` to a decade,
    centred on a usual good value for it (GRID_CENTRE), on the tuning seeds. A run is scored by
-   its final held-out loss, capped at the task's trivial loss (what the best constant prediction
-   scores: a run that diverged or learned nothing scores that). The best learning rate has the
+   its final held-out loss (see ``score``), capped at the task's trivial loss (what the best
+   constant prediction scores: a run that diverged or learned nothing scores that). The best
+   learning rate has the
    lowest mean score; while it lies at an end of the grid, the grid grows by one point at that
    end (at most ``max_extend`` times per end), so that "best" is never an artefact of where the
    grid stopped. The scores against the learning rate are the sensitivity curve, and the width of
@@ -74,9 +75,17 @@ def optimizers_for(task_name):
 
 
 def score(record, trivial):
-    """A run's score: its final held-out loss, capped at the task's trivial loss."""
-    final = record["final"]
-    return trivial if final is None else min(final, trivial)
+    """A run's score: its final held-out loss, capped at the task's trivial loss.
+
+    A task measured along training (the overfitting task) scores the lowest held-out loss the
+    run reached instead, what early stopping would keep: its learning rate is then tuned for
+    the best model it passes through, and what happens after that point is the overfitting.
+    """
+    if record["final"] is None:
+        return trivial
+    if "eval_curve" in record:
+        return min(min(loss for _, loss in record["eval_curve"]), trivial)
+    return min(record["final"], trivial)
 
 
 def summary(values):
@@ -239,6 +248,7 @@ class Study:
                                     for points in zip(*curves)]
         overfitting = [overfit_metrics(r) for r in records]
         if all(o is not None for o in overfitting) and overfitting:
+            result["end"] = summary([r["final"] for r in records])
             result["rise"] = summary([o["rise"] for o in overfitting])
             result["gap"] = summary([o["gap"] for o in overfitting])
         if "grad_norm" in records[0]:

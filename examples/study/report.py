@@ -126,7 +126,10 @@ class Report:
                  "Fixed before the runs (`examples/study/claims.py`):", "", doc.strip(), "",
                  f"A run's score is its final held-out loss, capped at the task's *trivial loss* "
                  "(the best constant prediction: class frequencies, the mean target, character "
-                 "frequencies); a run that diverged scores the trivial loss. A learning rate is "
+                 "frequencies); a run that diverged scores the trivial loss. On the overfitting "
+                 "task the score is the lowest held-out loss reached along training (what early "
+                 "stopping keeps), so that its best rate is the one that generalises best, and "
+                 "the rise after that point measures the overfitting. A learning rate is "
                  f"*good* when its score keeps at least {GOOD:.0%} of the best score's "
                  "improvement on the trivial loss; the *width* of the good range is its span in "
                  "decades, interpolated between grid points.", "")
@@ -252,7 +255,9 @@ class Report:
                  "")
 
     def results_table(self):
-        self.add("## Final held-out loss at the best and at the default rate", "")
+        self.add("## Final held-out loss at the best and at the default rate", "",
+                 "(On the overfitting task, the score: the lowest held-out loss along training.)",
+                 "")
         rows = []
         for t, per in self.r["evaluation"].items():
             for o, runs in per.items():

@@ -29,9 +29,9 @@ from minigrad import nn
 
 #: The tasks' sizes for a default study and for ``--quick`` (same code, smaller numbers).
 SIZES = {
-    "default": {"mlp_steps": 800, "rnn_steps": 500, "lm_steps": 300, "overfit_steps": 1500,
-                "spiral_points": train_mlp.SPIRAL_POINTS, "overfit_curve": 10,
-                "adding_len": 20, "rnn_hidden": 24, "lm_hidden": 32, "lm_len": 24,
+    "default": {"mlp_steps": 600, "rnn_steps": 500, "lm_steps": 300, "overfit_steps": 1200,
+                "spiral_points": train_mlp.SPIRAL_POINTS, "overfit_curve": 12,
+                "adding_len": 20, "rnn_hidden": 24, "lm_hidden": 32, "lm_len": 16,
                 "lm_batch": 16, "adding_train": 4000},
     "quick": {"mlp_steps": 100, "rnn_steps": 50, "lm_steps": 40, "overfit_steps": 150,
               "spiral_points": 150, "overfit_curve": 5,

@@ -29,11 +29,12 @@ search, per optimizer and task:
 3. The suggestion is that centre divided by ``factor`` (2): the right half of the floor is where
    the loss is about to run away, stable only for a short sweep's few steps.
 
-Measured on the study's tasks, any such rule puts the suggestion within 3x of the grid's best rate
-for about half of the (task, optimizer) pairs and inside the good range for about two thirds
-(docs/optimizer_study.md): what a 100-step sweep cannot see is how long training will be, and the
-best rate of a long run is lower (noise floors) or higher (plateaus to escape) depending on the
-task. Treat the suggestion as a starting point for a small search, not as the answer.
+Measured on the study's tasks (docs/optimizer_study.md), the suggestion lands within 3x of the
+grid's best rate for about 60% of the (task, optimizer) pairs and inside the range of good rates
+for about two thirds; other landmarks (the minimum, the steepest descent, the minimum / 10) did
+no better. What a 100-step sweep cannot see is how long training will be: the best rate of a
+long run is lower (to settle into a noise floor) or higher (to leave a plateau) depending on the
+task. Treat the suggestion as the centre of a small search, not as the answer.
 
 ``repeats`` > 1 runs the sweep several times (on successive batches, from the same start) and
 averages the log-losses step by step before smoothing, which makes the suggestion steadier.
