@@ -143,7 +143,7 @@ def main(argv=None):
         store = runs.Store(os.path.join(folder, CELLS), config, args.resume)
     except ValueError as error:
         raise cli.ExampleError(str(error), cli.EXIT_USAGE) from None
-    loads = [load_average()]
+    loads, stored = [load_average()], len(store.records)
     bar = Bar(not args.quiet)
     try:
         results = run_study(config, task_specs, store, bar)
@@ -161,7 +161,8 @@ def main(argv=None):
            "minutes": (time.perf_counter() - started) / 60,
            "machine": f"{os.cpu_count()} cores ({platform.machine()}, Python "
                       f"{platform.python_version()})",
-           "load": " at the start, ".join(loads) + " at the end"}
+           "load": " at the start, ".join(loads) + " at the end",
+           "resumed": f", resumed with {stored} results already stored" if stored else ""}
     text = report.Report(report.clean(results), verdicts, finder_rows, names, run).build()
     with open(os.path.join(args.out, REPORT), "w") as file:
         file.write(text)

@@ -90,7 +90,8 @@ def test_every_cell_of_the_plan_ran(tiny):
 def test_report_builds_without_figures(tiny):
     _, _, results, verdicts, rows = tiny
     run = {"command": "python examples/optimizer_study.py", "mode": "tiny",
-           "figure_dir": "optimizer_study", "minutes": 0.1, "machine": "test", "load": "0"}
+           "figure_dir": "optimizer_study", "minutes": 0.1, "machine": "test", "load": "0",
+           "resumed": ""}
     text = report.Report(report.clean(results), verdicts, rows, {}, run).build()
     for heading in ("## Verdicts", "## How the verdicts are decided", "## Claim by claim",
                     "## Learning-rate sensitivity", "## The learning-rate finder",

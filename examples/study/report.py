@@ -100,7 +100,7 @@ class Report:
         self.add("# The optimizer study: the guide's claims, measured", "",
                  f"Produced by `{run['command']}` ({run['mode']} configuration) in "
                  f"{run['minutes']:.1f} minutes on {run['machine']}, shared with other work "
-                 f"(load average {run['load']}). Every number "
+                 f"(load average {run['load']}){run['resumed']}. Every number "
                  "below comes from that run; `study.json` holds the verdicts and the finder's "
                  "accuracy, `optimizer_study/cells.jsonl` every run.", "",
                  f"Each optimizer is tuned on a grid of learning rates ({config['per_decade']} "
@@ -249,10 +249,11 @@ class Report:
         rows.append(["**mean (main tasks)**"] + [f"**{widths[o]:.2f}**" for o in OPTIMIZERS])
         self.add("Width of the good range, in decades (≥: the range reaches the end of the grid, "
                  "so it may be wider):", "", table(["task"] + list(OPTIMIZERS), rows), "")
-        rows = [[t] + [num(tuning[t][o]["best_lr"], 2) if o in tuning[t] else ""
+        rows = [[t] + [(num(tuning[t][o]["best_lr"], 2) + ("*" if tuning[t][o]["at_edge"]
+                                                            else "")) if o in tuning[t] else ""
                        for o in OPTIMIZERS] for t in tuning]
-        self.add("Best learning rate on the grid:", "", table(["task"] + list(OPTIMIZERS), rows),
-                 "")
+        self.add("Best learning rate on the grid (*: at an end of the grid after it grew as far "
+                 "as allowed):", "", table(["task"] + list(OPTIMIZERS), rows), "")
 
     def results_table(self):
         self.add("## Final held-out loss at the best and at the default rate", "",
