@@ -314,7 +314,8 @@ class Report:
     def trajectories(self):
         self.add("## Trajectories on 2-D test functions", "",
                  "Each optimizer from the same start, at the learning rate (from a grid, 2 per "
-                 "decade, 1e-5 to 3) that ends lowest; on the right with gradient noise as in "
+                 "decade, 1e-5 to 3) whose path is lowest on average (low early and low at the "
+                 "end); on the right with gradient noise as in "
                  "DeepOBS's 2-D problems (the noisy rate is tuned on the mean over "
                  f"{self.r['config']['surface_repeats']} noise draws, the path shown is the "
                  "first).", "")

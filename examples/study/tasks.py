@@ -4,8 +4,8 @@ Each task is a recipe: ``spec.build(seed)`` returns a fresh problem in the proto
 ``loop.py`` (``model``, ``batches(epoch)``, ``loss(batch)``, ``evaluate()``), with the model
 initialised from ``seed`` and the batches in a ``seed``-fixed order. The problems are those of
 ``train_mlp.py`` (spirals), ``train_rnn.py`` (the adding problem and the character language
-model, each with an Elman RNN, an LSTM and a GRU) and MNIST-1D, made small enough that hundreds of
-runs fit in a few minutes, plus two problems built for particular claims:
+model, each with an Elman RNN, an LSTM and a GRU) and MNIST-1D, made small enough that thousands
+of runs fit in a few minutes, plus two problems built for particular claims:
 
 overfit     60 spiral points, 30% of them with a wrong label, and an MLP big enough to memorise
             the wrong labels, after which its held-out loss rises (the regularisation claims).
