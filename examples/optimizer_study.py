@@ -20,12 +20,15 @@ study writes the same study.json as an uninterrupted one.
 
 import os
 
-# Hundreds of small runs: one thread each is fastest (threads only wait on each other for
-# matrices this small, and on a shared machine they stall whenever a core is taken), and a fixed
-# thread count keeps sums in the same order, so results repeat bit for bit. Set before NumPy and
-# Numba are imported, which read these once.
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ[_name] = "1"
+if __name__ == "__main__":
+    # Thousands of small runs: one thread each is fastest (threads only wait on each other for
+    # matrices this small, and on a shared machine they stall whenever a core is taken), and a
+    # fixed thread count keeps sums in the same order, so results repeat bit for bit. Set before
+    # NumPy and Numba are imported, which read these once; only when run as a script, so that
+    # importing this module (the tests do) changes nothing for its importer's subprocesses.
+    for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                  "NUMBA_NUM_THREADS"):
+        os.environ[_name] = "1"
 
 import argparse  # noqa: E402
 import platform  # noqa: E402
