@@ -74,10 +74,10 @@ class Classification:
         return metrics
 
 
-def spirals(seed):
-    """Training and held-out test points of the three-arm spiral, from ``seed``."""
+def spirals(seed, points=SPIRAL_POINTS):
+    """Training and held-out test points (``points`` of each) of the three-arm spiral."""
     def make(part):
-        return data.spirals(SPIRAL_POINTS, classes=3, noise=SPIRAL_NOISE, turns=SPIRAL_TURNS,
+        return data.spirals(points, classes=3, noise=SPIRAL_NOISE, turns=SPIRAL_TURNS,
                             seed=[seed, part])
     return make(0), make(1)
 

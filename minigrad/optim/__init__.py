@@ -9,9 +9,10 @@ from .adabelief import AdaBelief
 from .adam import Adam, AdamW
 from .lion import Lion
 from .lookahead import Lookahead
+from .lr_finder import LRFinderResult, lr_find
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "AdaBelief", "Lion", "Lookahead",
-           "lr_scheduler"]
+           "lr_scheduler", "lr_find", "LRFinderResult"]
