@@ -262,7 +262,8 @@ class Study:
         def compute():
             task = spec.build(seed)
             params = list(task.model.parameters())
-            model_optimizer = runs.build_optimizer(optimizer, params, None, self.backend)
+            model_optimizer = runs.build_optimizer(optimizer, params, runs.default_lr(optimizer),
+                                                   self.backend)
             clip = None
             if spec.grad_clip is not None:
                 def clip():

@@ -7,6 +7,7 @@ in another order, gives the same numbers; the store keeps each finished cell as 
 and a resumed study only runs the cells it does not hold yet.
 """
 
+import inspect
 import json
 import math
 import os
@@ -46,7 +47,10 @@ def build_optimizer(name, params, lr, backend="numba"):
 def default_lr(name):
     """The learning rate ``name`` gets when none is given: its constructor's default."""
     probe = minigrad.zeros(1, requires_grad=True)
-    return float(build_optimizer(name, [probe], None).param_groups[0]["lr"])
+    optimizer = build_optimizer(name, [probe], 1.0)
+    if isinstance(optimizer, optim.Lookahead):
+        optimizer = optimizer.optimizer
+    return float(inspect.signature(type(optimizer)).parameters["lr"].default)
 
 
 def cell_key(task, optimizer, lr, seed):
