@@ -1,7 +1,8 @@
 """A tour of reverse-mode autograd on one neuron: build, inspect, differentiate, check.
 
-    python examples/autograd_tour.py                  # writes autograd_tour.dot
-    dot -Tpng autograd_tour.dot -o graph.png          # draw it, if Graphviz is installed
+    python examples/autograd_tour.py
+    python examples/autograd_tour.py --dot runs/tour.dot   # also write the graph for Graphviz
+    dot -Tpng runs/tour.dot -o graph.png                   # draw it, if Graphviz is installed
 
 The expression is a single tanh neuron and its squared error,
 
@@ -16,7 +17,7 @@ The script prints the graph, every node's gradient next to that formula worked o
 checks dL/dw[0] by central finite differences: (L(w0 + h) - L(w0 - h)) / 2h.
 """
 
-import argparse
+import os
 
 import cli
 import numpy as np
@@ -38,13 +39,16 @@ def build(w, b, x, target):
 
 def parse_args(argv=None):
     # Nothing is trained here, so none of the training flags apply.
-    parser = cli.Parser(description=__doc__.splitlines()[0],
-                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = cli.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=cli.non_negative_int, default=0,
                         help="seed for the starting weights w")
-    parser.add_argument("--dot", metavar="FILE", default="autograd_tour.dot",
-                        help="where to write the graph in Graphviz DOT format")
-    return parser.parse_args(argv)
+    parser.add_argument("--dot", metavar="FILE", default=None,
+                        help="also write the graph to FILE in Graphviz DOT format")
+    args = parser.parse_args(argv)
+    folder = os.path.dirname(os.path.abspath(args.dot)) if args.dot else None
+    if folder is not None and not os.path.isdir(folder):
+        parser.error(f"--dot {args.dot}: the folder {folder} does not exist")
+    return args
 
 
 def main(argv=None):
@@ -87,10 +91,17 @@ def main(argv=None):
     minigrad.gradcheck(lambda w_, b_: build(w_, b_, x, target)["L"], w, b)
     print("minigrad.gradcheck agrees for every element of w and b")
 
-    names = {tensor: name for name, tensor in [("w", w), ("b", b), ("x", x), *nodes.items()]}
-    with open(args.dot, "w") as file:
-        file.write(graph.to_dot(loss, names))
-    print(f"\nwrote the graph to {args.dot} (draw it with: dot -Tpng {args.dot} -o graph.png)")
+    if args.dot is not None:
+        names = {tensor: name for name, tensor in [("w", w), ("b", b), ("x", x),
+                                                   *nodes.items()]}
+        try:
+            with open(args.dot, "w") as file:
+                file.write(graph.to_dot(loss, names))
+        except OSError as problem:
+            raise cli.ExampleError(f"--dot: cannot write {args.dot}: {problem.strerror}") \
+                from None
+        print(f"\nwrote the graph to {args.dot} (draw it with: dot -Tpng {args.dot} -o "
+              "graph.png)")
     if error > 1e-6:
         raise cli.ExampleError(f"the finite difference disagrees with backward by {error:.1e}")
 
