@@ -10,7 +10,7 @@ told to with ``--force``.
 import json
 import os
 
-from cli import EXIT_USAGE, ExampleError
+from cli import EXIT_USAGE, ExampleError, check_out_folder
 
 import minigrad
 from minigrad import random
@@ -33,9 +33,7 @@ def check_out(out, resume, force):
     """
     if out is None:
         return
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise ExampleError(f"--out {out} is a file; give a folder (it is created if missing)",
-                           EXIT_USAGE)
+    check_out_folder(out)
     path = os.path.join(out, CHECKPOINT)
     if resume and not os.path.lexists(path):
         raise ExampleError(f"--resume: no checkpoint at {path}")

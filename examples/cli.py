@@ -132,7 +132,9 @@ def make_parser(description, *, epochs, batch_size, comparison=False):
                        help="start afresh even though --out DIR holds an earlier run, replacing "
                             "it")
     group.add_argument("--quiet", action="store_true",
-                       help="print only the summary line (no progress bar, no epoch lines)")
+                       help="print only the table and the summary line (no progress)"
+                       if comparison else
+                       "print only the summary line (no progress bar, no epoch lines)")
     return parser
 
 
@@ -165,9 +167,14 @@ def check_out_flags(args):
     if args.resume and args.force:
         raise ExampleError("--resume continues the run in --out, --force replaces it: give one",
                            EXIT_USAGE)
-    if args.out is not None and os.path.exists(args.out) and not os.path.isdir(args.out):
-        raise ExampleError(f"--out {args.out} is a file; give a folder (it is created if "
-                           "missing)", EXIT_USAGE)
+    check_out_folder(args.out)
+
+
+def check_out_folder(out):
+    """Refuse an ``--out`` that exists but is not a folder."""
+    if out is not None and os.path.exists(out) and not os.path.isdir(out):
+        raise ExampleError(f"--out {out} is a file; give a folder (it is created if missing)",
+                           EXIT_USAGE)
 
 
 def run_main(main):

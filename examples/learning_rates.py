@@ -40,9 +40,9 @@ LEARNING_RATES = {
         "adam": (1e-3, "the usual rate for this classic 784-256-128-10 network"),
     },
     # The adding problem (train_rnn.py --task adding, LSTM, T=50, batches of 50, gradient norm
-    # clipped to 1). Not swept (a run costs ~20 s): Adam's 3e-3 was measured to solve the task
-    # by epoch 7 on three seeds, and the others keep their usual ratio to Adam's rate. Only the
-    # Adam family leaves the 0.167 plateau within 12 epochs.
+    # clipped to 1). Not swept: Adam's 3e-3 was measured to solve the task by epoch 7 on three
+    # seeds, and the others keep their usual ratio to Adam's rate. Only the Adam family leaves
+    # the 0.167 plateau within 12 epochs.
     "adding": {
         "sgd": (0.1, "plain SGD on an LSTM: larger steps blow up even with clipping"),
         "momentum": (0.01, "momentum 0.9: SGD's rate / 10 for the same effective step"),

@@ -64,6 +64,8 @@ ALGORITHMS = {
     "Lookahead(Adam)": (lambda p, b: optim.Lookahead(optim.Adam(p, backend=b)), 7),
 }
 TORCH = {"SGD": "SGD", "RMSprop": "RMSprop", "Adam": "Adam", "AdamW": "AdamW"}
+SIZES, QUICK_SIZES = [10**3, 10**5, 10**6, 4 * 10**6], [10**5]
+QUICK_ALGORITHMS = ["SGD", "Adam", "Lion", "Lookahead(Adam)"]
 PYTHON_SLICE = 20_000  # the python backend runs ~1e6 elements/s: time a slice, scale it
 
 
@@ -182,9 +184,15 @@ def time_algorithm(algorithm, shapes, dtype, repeats, budget, threads):
 
 def main(argv=None):
     parser = common.parser(__doc__.splitlines()[0])
-    parser.add_argument("--only", metavar="ALGOS", help="comma-separated algorithms, e.g. Adam,SGD")
-    parser.add_argument("--sizes", metavar="SIZES", help="comma-separated one-tensor sizes")
-    parser.add_argument("--dtypes", metavar="DTYPES", help="comma-separated, e.g. float32")
+    parser.add_argument("--only", metavar="ALGOS",
+                        help="comma-separated algorithms, e.g. Adam,SGD (default: all ten; "
+                             f"{','.join(QUICK_ALGORITHMS)} with --quick)")
+    parser.add_argument("--sizes", metavar="SIZES",
+                        help="comma-separated one-tensor sizes (default: "
+                             f"{','.join(map(str, SIZES))}; {QUICK_SIZES[0]} with --quick)")
+    parser.add_argument("--dtypes", metavar="DTYPES",
+                        help="comma-separated dtypes (default: float32,float64; float32 with "
+                             "--quick)")
     parser.add_argument("--flat-sweep", action="store_true",
                         help="only time Adam's flat-buffer path against the per-tensor path "
                              "over 40 tensors of each size (how flat.FLAT_MAX_SIZE was chosen)")
@@ -206,12 +214,10 @@ def main(argv=None):
 def run(args):
     """Time every case; return the JSON report."""
     if args.quick:
-        algorithms, sizes, dtypes = ["SGD", "Adam", "Lion", "Lookahead(Adam)"], [10**5], \
-            ["float32"]
+        algorithms, sizes, dtypes = QUICK_ALGORITHMS, QUICK_SIZES, ["float32"]
         repeats, budget = 10, 0.1
     else:
-        algorithms, sizes, dtypes = list(ALGORITHMS), [10**3, 10**5, 10**6, 4 * 10**6], \
-            ["float32", "float64"]
+        algorithms, sizes, dtypes = list(ALGORITHMS), SIZES, ["float32", "float64"]
         repeats, budget = 50, 3.0
     if args.only:
         algorithms = args.only.split(",")

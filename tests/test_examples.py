@@ -337,6 +337,9 @@ def test_mnist_offline_is_one_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("error: could not download MNIST")
     assert "offline" in result.stderr and len(result.stderr.splitlines()) == 1
+    # It says where to put copies of the files by hand.
+    assert "put the four .gz files" in result.stderr
+    assert result.stderr.rstrip().endswith(str(tmp_path / "minigrad" / "mnist"))
 
 
 # ------------------------------------------------------------------------ bad arguments
@@ -445,16 +448,18 @@ def test_a_diverging_run_stops_and_saves_nothing(tmp_path):
 
 
 def test_a_run_diverging_after_a_good_epoch_keeps_that_epoch(tmp_path):
-    run("train_mlp.py", *MLP_SMALL, "--epochs", "1", "--out", tmp_path)
-    good = (tmp_path / "checkpoint.npz").read_bytes()
-    # Same settings but a higher rate: --resume refuses a changed --lr, so go through the
-    # loop directly, as a script with a schedule that heats up would.
+    # SGD at 0.01 for the first epoch, then a schedule that heats the rate to 1000.
+    from minigrad import optim
+
     task = train_mlp.build_task("spirals", 0, 32)
-    optimizer = optimizers.build("sgd", task.model.parameters(), 1000.0, "numpy")
-    settings = loop.Settings(epochs=3, out=str(tmp_path / "hot"), quiet=True)
-    with pytest.raises(loop.ExampleError, match="training diverged.*nothing was saved"):
-        loop.fit(task, optimizer, settings)
-    assert (tmp_path / "checkpoint.npz").read_bytes() == good
+    optimizer = optimizers.build("sgd", task.model.parameters(), 0.01, "numpy")
+    heat = optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0 if epoch == 0 else 1e5)
+    settings = loop.Settings(epochs=3, out=str(tmp_path), quiet=True)
+    with pytest.raises(loop.ExampleError, match="diverged at lr 1000.*still holds the last good"):
+        loop.fit(task, optimizer, settings, heat)
+    checkpoint = minigrad.load(tmp_path / "checkpoint.npz")
+    assert checkpoint["epoch"] == 1 and len(read_metrics(tmp_path)["history"]) == 1
+    assert all(np.isfinite(array).all() for array in checkpoint["model"].values())
 
 
 def test_a_finished_run_is_not_overwritten_without_force(tmp_path):
