@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -480,29 +481,40 @@ def test_a_failed_resume_creates_no_folder(tmp_path):
     assert not (tmp_path / "none").exists()
 
 
-def _real_checkpoint(folder):
+@pytest.fixture(scope="module")
+def one_epoch_run(tmp_path_factory):
+    """A finished one-epoch run's folder, made once for the checkpoint tests to copy."""
+    folder = tmp_path_factory.mktemp("one-epoch")
     run("train_mlp.py", *MLP_SMALL, "--epochs", "1", "--out", folder)
+    return folder
+
+
+def _real_checkpoint(folder, source):
+    shutil.copyfile(source / "checkpoint.npz", folder / "checkpoint.npz")
     return minigrad.load(folder / "checkpoint.npz")
 
 
-def _truncated(folder):
+def _truncated(folder, source):
     path = folder / "checkpoint.npz"
-    _real_checkpoint(folder)
+    _real_checkpoint(folder, source)
     path.write_bytes(path.read_bytes()[:500])
 
 
 def _state_changed(**changes):
-    def make(folder):
-        state = _real_checkpoint(folder)
+    def make(folder, source):
+        state = _real_checkpoint(folder, source)
         for key, value in changes.items():
-            value = value(state) if callable(value) else value
-            state[key] = value
+            state[key] = value(state) if callable(value) else value
         minigrad.save(state, folder / "checkpoint.npz")
     return make
 
 
-def _directory(folder):
+def _directory(folder, source):
     (folder / "checkpoint.npz").mkdir(parents=True)
+
+
+def _garbage(folder, source):
+    garbage_checkpoint(folder)
 
 
 def _wrong_shapes(state):
@@ -510,7 +522,7 @@ def _wrong_shapes(state):
 
 
 @pytest.mark.parametrize("break_it, expected", [
-    (garbage_checkpoint, "cannot read"),
+    (_garbage, "cannot read"),
     (_truncated, "cannot read"),
     (_directory, "cannot read"),
     (_state_changed(format="something else"), "not a checkpoint written by these examples"),
@@ -521,8 +533,9 @@ def _wrong_shapes(state):
     (_state_changed(config="not a dict"), "no readable config"),
     (_state_changed(optimizer={"state": {}, "param_groups": "no"}), "does not fit this model"),
 ])
-def test_a_checkpoint_that_fails_to_load_is_one_line(tmp_path, break_it, expected):
-    break_it(tmp_path)
+def test_a_checkpoint_that_fails_to_load_is_one_line(tmp_path, one_epoch_run, break_it,
+                                                      expected):
+    break_it(tmp_path, one_epoch_run)
     result = run("train_mlp.py", *MLP_SMALL, "--epochs", "3", "--out", tmp_path, "--resume",
                  check=False)
     assert result.returncode == 1, result.stderr
