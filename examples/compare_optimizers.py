@@ -127,11 +127,13 @@ class Progress:
         self.started = self.last = time.perf_counter()
 
     def start_run(self, name, steps, seconds):
+        """A run of ``steps`` steps, expected to take ``seconds``, begins."""
         self.name, self.steps, self.step_seconds, self.count = name, steps, seconds / steps, 0
         if self.tty:
             self.run = _tqdm()(total=steps, position=1, desc=name, leave=False)
 
     def step(self):
+        """One step of the current run is done."""
         self.count += 1
         self.done += self.step_seconds
         if self.tty:
@@ -144,12 +146,14 @@ class Progress:
                   flush=True)
 
     def end_run(self, message):
+        """The current run is done: print ``message`` (above the bars, on a terminal)."""
         if self.run is not None:
             self.run.close()
         if self.enabled:
             (self.overall.write if self.tty else print)(message)
 
     def close(self):
+        """Remove the bars."""
         if self.overall is not None:
             self.overall.close()
 

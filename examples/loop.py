@@ -53,9 +53,11 @@ class ShuffledBatches:
     """
 
     def num_batches(self):
+        """Batches per epoch (the last one may be smaller)."""
         return -(-len(self.inputs) // self.batch_size)
 
     def batches(self, epoch):
+        """The (inputs, targets) batches of ``epoch``, shuffled by (seed, epoch)."""
         return data.DataLoader(self.inputs, self.targets, batch_size=self.batch_size,
                                shuffle=True, seed=[self.seed, epoch])
 

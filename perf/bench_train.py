@@ -108,6 +108,7 @@ def minigrad_mlp(case):
 
 @implementation("minigrad")
 def minigrad_step(case):
+    """minigrad's step for every model."""
     import minigrad
     from minigrad import nn
 
@@ -129,6 +130,7 @@ def minigrad_step(case):
 # ------------------------------------------------------------------------ NumPy by hand
 @implementation("numpy")
 def numpy_step(case):
+    """The hand-written NumPy floor, for the MLP and the Elman RNN."""
     if case.model == "mlp":
         return numpy_mlp(case, [w.copy() for w in case.mlp_weights])
     if case.model == "rnn":
@@ -201,6 +203,7 @@ def _set_torch_threads(count):
 
 @implementation("torch", threads=_set_torch_threads)
 def torch_step(case):
+    """PyTorch eager on CPU, for every model, when PyTorch is installed."""
     torch = common.torch_or_none()
     if torch is None:
         return None

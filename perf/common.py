@@ -123,6 +123,7 @@ class Timing:
     samples: int
 
     def as_dict(self):
+        """The fields as a dict, for JSON."""
         return asdict(self)
 
 
