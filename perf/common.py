@@ -15,7 +15,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 def limit_threads(threads):
@@ -121,10 +121,6 @@ class Timing:
     p10: float
     p90: float
     samples: int
-
-    def as_dict(self):
-        """The fields as a dict, for JSON."""
-        return asdict(self)
 
 
 def time_round_robin(steps, repeats, budget_s, block_s=0.02, settle_s=0.003, setups=None):
