@@ -133,12 +133,14 @@ def compare_summary(results, seconds):
                if name not in solved and name not in stuck]
     words = [f"On the MLP every optimizer reaches {min(mlp.values()):.1%} to "
              f"{max(mlp.values()):.1%} training accuracy. On the adding problem "
-             f"{_names(solved) or 'none'} solve it within {results['rnn']['adam']['epochs']} "
-             "epochs (test MSE below 0.0167)"]
+             f"{_names(solved) or 'none'} {'solves' if len(solved) == 1 else 'solve'} it "
+             f"within {results['rnn']['adam']['epochs']} epochs (test MSE below 0.0167)"]
     if between:
-        words.append(f"; {_names(between)} left the plateau but are still on the way down")
+        words.append(f"; {_names(between)} left the plateau but "
+                     f"{'is' if len(between) == 1 else 'are'} still on the way down")
     if stuck:
-        words.append(f"; {_names(stuck)} stay at the mean (about 0.167)")
+        words.append(f"; {_names(stuck)} {'stays' if len(stuck) == 1 else 'stay'} at the mean "
+                     "(about 0.167)")
     words.append(f". The whole comparison took {seconds} s.")
     return "".join(words)
 
