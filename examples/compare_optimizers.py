@@ -197,15 +197,16 @@ def write_histories(results, out):
 
 
 def smoothed(values, window):
-    """(centre, low, high) of ``values`` over a sliding ``window``: the geometric mean (losses
-    are drawn on a log scale) and the 10th and 90th percentiles, so the noise stays visible as a
-    band around a readable line."""
+    """(centre, low, high) of ``values`` over a centred sliding ``window``: the geometric mean
+    (losses are drawn on a log scale) and the quartiles, so the noise stays visible as a band
+    around a readable line."""
     values = np.asarray(values, dtype=np.float64)
     window = max(1, min(window, len(values)))
-    padded = np.concatenate([np.full(window - 1, values[0]), values])
+    before, after = (window - 1) // 2, window // 2
+    padded = np.concatenate([np.full(before, values[0]), values, np.full(after, values[-1])])
     windows = np.lib.stride_tricks.sliding_window_view(padded, window)
     centre = np.exp(np.log(np.maximum(windows, 1e-12)).mean(axis=1))
-    low, high = np.percentile(windows, [10, 90], axis=1)
+    low, high = np.percentile(windows, [25, 75], axis=1)
     return centre, low, high
 
 
@@ -220,10 +221,10 @@ def plot(results, path):
     for ax, (task_name, runs) in zip(axes[0], results.items()):
         for i, (name, run) in enumerate(runs.items()):
             per_epoch = run["steps_per_epoch"]
-            centre, low, high = smoothed(run["step_loss"], max(1, per_epoch // 2))
+            centre, low, high = smoothed(run["step_loss"], per_epoch)
             epochs = np.arange(1, len(centre) + 1) / per_epoch
             colour = colours[i % len(colours)]
-            ax.fill_between(epochs, low, high, color=colour, alpha=0.12, linewidth=0)
+            ax.fill_between(epochs, low, high, color=colour, alpha=0.1, linewidth=0)
             ax.plot(epochs, centre, color=colour, linewidth=1.4,
                     label=f"{name} (lr {run['lr']:g})")
         if task_name == "rnn":
@@ -235,7 +236,7 @@ def plot(results, path):
         ax.set_yscale("log")
         ax.set_title(TITLES[task_name])
         ax.set_xlabel("epoch")
-        ax.set_ylabel("training loss (smoothed; band: 10-90% of batches)")
+        ax.set_ylabel("training loss per batch (line: one-epoch average; band: quartiles)")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8, ncol=2, title="optimizer (learning rate)", title_fontsize=8)
     fig.tight_layout()
