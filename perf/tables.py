@@ -49,8 +49,8 @@ def _e2e(report):
 def answer(loaded):
     """The three lines a reader wants first: end to end, the update alone, against PyTorch."""
     runs = _e2e(loaded["end_to_end"])
-    e2e = [f"{python['seconds'] / by['numba']['seconds']:.0f}x on {name}"
-           for name, by in runs.items() for python in [by["python"]]]
+    e2e = [f"{_times(by['python']['seconds'] / by['numba']['seconds'])} on {name}"
+           for name, by in runs.items()]
     numpy_e2e = [f"{by['numpy']['seconds'] / by['numba']['seconds']:.2f}x"
                  for by in runs.values()]
     adam = _row(loaded["optim"], "Adam", "minigrad-numba", "one-tensor", "float32")
@@ -70,6 +70,10 @@ def answer(loaded):
         f"training step takes {min(mlp):.2f}x to {max(mlp):.2f}x PyTorch's time on the shapes "
         f"measured (the slowest case: {worst['model']} {tuple(worst['shape'])}).",
     ])
+
+
+def _times(ratio):
+    return f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.1f}x"
 
 
 def machine(loaded):
