@@ -1,8 +1,9 @@
 """A tour of reverse-mode autograd on one neuron: build, inspect, differentiate, check.
 
-    python examples/autograd_tour.py                  # writes autograd_tour.dot
-    dot -Tpng autograd_tour.dot -o graph.png          # draw it, if Graphviz is installed
-    python examples/autograd_tour.py --html tour.html # open it in a browser, press the right arrow
+    python examples/autograd_tour.py
+    python examples/autograd_tour.py --dot runs/tour.dot   # also write the graph for Graphviz
+    dot -Tpng runs/tour.dot -o graph.png                   # draw it, if Graphviz is installed
+    python examples/autograd_tour.py --html runs/tour.html # open it, press the right arrow
 
 The expression is a single tanh neuron and its squared error,
 
@@ -23,7 +24,7 @@ of gradients. Last, the two modes on one function f(x) = tanh(A x): forward mode
 pass per input, reverse mode (vjp) one pass per output, so each wins on its own shape of A.
 """
 
-import argparse
+import os
 import time
 
 import cli
@@ -46,15 +47,19 @@ def build(w, b, x, target):
 
 def parse_args(argv=None):
     # Nothing is trained here, so none of the training flags apply.
-    parser = cli.Parser(description=__doc__.splitlines()[0],
-                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = cli.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=cli.non_negative_int, default=0,
                         help="seed for the starting weights w")
-    parser.add_argument("--dot", metavar="FILE", default="autograd_tour.dot",
-                        help="where to write the graph in Graphviz DOT format")
+    parser.add_argument("--dot", metavar="FILE", default=None,
+                        help="also write the graph to FILE in Graphviz DOT format")
     parser.add_argument("--html", metavar="FILE",
                         help="also write the graph as a web page that steps through backward")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    for flag, path in (("--dot", args.dot), ("--html", args.html)):
+        folder = os.path.dirname(os.path.abspath(path)) if path else None
+        if folder is not None and not os.path.isdir(folder):
+            parser.error(f"{flag} {path}: the folder {folder} does not exist")
+    return args
 
 
 def main(argv=None):
@@ -99,17 +104,27 @@ def main(argv=None):
     minigrad.gradcheck(lambda w_, b_: build(w_, b_, x, target)["L"], w, b)
     print("minigrad.gradcheck agrees for every element of w and b")
 
-    with open(args.dot, "w") as file:
-        file.write(graph.to_dot(loss, names))
-    print(f"\nwrote the graph to {args.dot} (draw it with: dot -Tpng {args.dot} -o graph.png)")
+    if args.dot is not None:
+        _write(args.dot, "--dot", lambda file: file.write(graph.to_dot(loss, names)))
+        print(f"\nwrote the graph to {args.dot} (draw it with: dot -Tpng {args.dot} -o "
+              "graph.png)")
     if page is not None:
-        page.save(args.html)
+        _write(args.html, "--html", lambda file: file.write(page.to_html()))
         print(f"wrote {args.html}: open it in a browser and press the right arrow to step "
               "through backward")
     if error > 1e-6:
         raise cli.ExampleError(f"the finite difference disagrees with backward by {error:.1e}")
     higher_order(w, b, x, target, rng)
     forward_and_reverse(rng)
+
+
+def _write(path, flag, write):
+    """Write a file, turning an OS error into a one-line message."""
+    try:
+        with open(path, "w") as file:
+            write(file)
+    except OSError as problem:
+        raise cli.ExampleError(f"{flag}: cannot write {path}: {problem.strerror}") from None
 
 
 def higher_order(w, b, x, target, rng):

@@ -9,32 +9,57 @@ A script describes its problem as a *task* (any object with these members):
     loss(batch)              the scalar loss Tensor of one batch (the model in training mode)
     evaluate()               a dict of float metrics, e.g. {"loss": .., "accuracy": ..}
 
-and ``fit`` does the rest. Resuming is exact because everything a step depends on is either in
-the checkpoint (parameters, optimizer state, minigrad's random generator, the position inside
-the epoch) or recomputed from the seed (the data order of each epoch). Ctrl-C only raises a flag
-that the loop checks between steps, so the checkpoint it saves is never taken half way through
-an update.
+and optionally ``describe(entry)`` (an epoch's history entry in words, naming each number),
+``header()`` (a line printed once before training) and ``baseline`` (a dict of constants of
+the data, written once to metrics.json). ``ShuffledBatches`` provides the first three members
+for a task whose data are two arrays. ``fit`` does the rest. Resuming is exact because
+everything a step depends on is either in the checkpoint (see checkpoints.py) or recomputed
+from the seed (the data order of each epoch). Ctrl-C only raises a flag that the loop checks
+between steps, so the checkpoint it saves is never taken half way through an update.
 """
 
 import itertools
-import json
+import math
 import os
 import signal
 import sys
 import time
 from dataclasses import dataclass, field
 
+import checkpoints
+import cli
+import learning_rates
+import optimizers
+import plots
+from checkpoints import CHECKPOINT, METRICS
 from cli import EXIT_INTERRUPTED, ExampleError
 
 import minigrad
-from minigrad import nn, random
+from minigrad import data, nn
 
-CHECKPOINT = "checkpoint.npz"
-METRICS = "metrics.json"
-CHECKPOINT_FORMAT = "minigrad-examples-checkpoint-1"
-#: Settings that may differ between a run and its resumption; any other change is refused,
-#: because the resumed run would no longer be the continuation of the first one.
-RESUMABLE_CHANGES = {"epochs", "out", "resume", "quiet"}
+#: Without a terminal for the progress bar (output piped to a file or another program), a
+#: plain progress line is printed when this many seconds have passed since the last line.
+PROGRESS_SECONDS = 5.0
+#: A batch loss this many times the first epoch's (or first step's) means the run diverged: a
+#: loss that grows by four orders of magnitude will not come back to anything useful.
+DIVERGED_FACTOR = 1e4
+
+
+class ShuffledBatches:
+    """Batches of two arrays (inputs, targets), in an order fixed by (seed, epoch).
+
+    The order depends only on the seed and the epoch's number: that is what makes --resume
+    exact. Subclasses set ``inputs``, ``targets``, ``batch_size`` and ``seed``.
+    """
+
+    def num_batches(self):
+        """Batches per epoch (the last one may be smaller)."""
+        return -(-len(self.inputs) // self.batch_size)
+
+    def batches(self, epoch):
+        """The (inputs, targets) batches of ``epoch``, shuffled by (seed, epoch)."""
+        return data.DataLoader(self.inputs, self.targets, batch_size=self.batch_size,
+                               shuffle=True, seed=[self.seed, epoch])
 
 
 @dataclass
@@ -44,6 +69,7 @@ class Settings:
     epochs: int
     out: str | None = None
     resume: bool = False
+    force: bool = False  # replace an earlier run's checkpoint in ``out``
     quiet: bool = False
     grad_clip: float | None = None  # clip the gradients' joint norm to this before each step
     config: dict = field(default_factory=dict)
@@ -77,95 +103,54 @@ class _StopOnCtrlC:
 
 
 class _Progress:
-    """A tqdm bar over one epoch's steps with the running loss; does nothing when disabled."""
+    """Progress through one epoch: a tqdm bar when stderr is a terminal, else a plain line on
+    stdout every ``PROGRESS_SECONDS``; nothing when disabled."""
 
     def __init__(self, total, desc, enabled):
-        self.bar = None
-        if enabled:
+        self.total, self.desc, self.bar, self.lines = total, desc, None, False
+        if not enabled:
+            return
+        if sys.stderr.isatty():
             try:
                 from tqdm import tqdm
             except ImportError:  # tqdm is optional: the epoch lines still show progress
                 return
             self.bar = tqdm(total=total, desc=desc, leave=False)
+        else:
+            self.lines, self.started = True, time.perf_counter()
+            self.last = self.started
 
     def update(self, done, running_loss):
         if self.bar is not None:
             self.bar.set_postfix(loss=f"{running_loss:.4f}", refresh=False)
             self.bar.update(done - self.bar.n)  # redraws at most every 0.1 s (tqdm's default)
+        elif self.lines and time.perf_counter() - self.last >= PROGRESS_SECONDS:
+            self.last = time.perf_counter()
+            print(f"  {self.desc}: step {done}/{self.total} ({done / self.total:.0%}), mean "
+                  f"batch loss so far {running_loss:.4f}, {self.last - self.started:.0f} s",
+                  flush=True)
 
     def close(self):
         if self.bar is not None:
             self.bar.close()
 
 
-def _write_json(path, obj):
-    """Write JSON atomically, so a reader (or a Ctrl-C) never sees half a file."""
-    temp = f"{path}.tmp"
-    with open(temp, "w") as file:
-        json.dump(obj, file, indent=2)
-        file.write("\n")
-    os.replace(temp, path)
+def _describe(task, entry):
+    """An epoch's history entry in words, by the task if it knows how."""
+    if hasattr(task, "describe"):
+        return task.describe(entry)
+    metrics = "  ".join(f"{key} {value:.4f}" for key, value in entry.items()
+                        if key not in ("epoch", "train_loss", "seconds"))
+    return f"mean batch loss {entry['train_loss']:.4f} | evaluation: {metrics}"
 
 
-def _load_checkpoint(path, model, optimizer, scheduler, config):
-    """Restore model, optimizer and generator from ``path``; return (position, history)."""
-    try:
-        state = minigrad.load(path)
-    except FileNotFoundError:
-        raise ExampleError(f"--resume: no checkpoint at {path}") from None
-    except (OSError, ValueError) as error:
-        raise ExampleError(f"--resume: cannot read {path}: {_one_line(error)}") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ExampleError(f"--resume: {path} is not a checkpoint written by these examples")
-    missing = {"config", "epoch", "batch", "loss_sum", "model", "optimizer", "scheduler", "rng",
-               "history"} - set(state)
-    if missing:
-        raise ExampleError(f"--resume: {path} lacks {', '.join(sorted(missing))}")
-    changed = sorted(
-        key for key in set(config) | set(state["config"])
-        if key not in RESUMABLE_CHANGES and config.get(key) != state["config"].get(key)
-    )
-    if changed:
-        details = ", ".join(
-            f"{key}={state['config'].get(key)!r} (now {config.get(key)!r})" for key in changed
-        )
-        raise ExampleError(f"--resume: the checkpoint was made with {details}; use the same "
-                           "settings (only --epochs may change)")
-    try:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None:
-            scheduler.load_state_dict(state["scheduler"])
-    except (ValueError, TypeError, KeyError) as error:
-        raise ExampleError(f"--resume: {path} does not fit this model: {_one_line(error)}") \
-            from None
-    random.set_state(state["rng"])
-    return (state["epoch"], state["batch"], state["loss_sum"]), list(state["history"])
-
-
-def _one_line(error):
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
-def _save_checkpoint(path, model, optimizer, scheduler, config, position, history):
-    epoch, batch, loss_sum = position
-    minigrad.save({
-        "scheduler": None if scheduler is None else scheduler.state_dict(),
-        "format": CHECKPOINT_FORMAT,
-        "config": config,
-        "epoch": epoch,  # epochs completed
-        "batch": batch,  # steps completed in the epoch after those (non-zero after a Ctrl-C)
-        "loss_sum": loss_sum,  # their summed loss, so the epoch's mean comes out the same
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "rng": random.get_state(),  # dropout and anything else drawing from minigrad's generator
-        "history": history,
-    }, path)
-
-
-def _describe(metrics):
-    return "  ".join(f"{key} {value:.4f}" for key, value in metrics.items())
+def _diverged(where, value, optimizer, saved):
+    """The one-line error for a loss that is no longer finite, or grew out of all proportion."""
+    lr = optimizer.param_groups[0]["lr"] if hasattr(optimizer, "param_groups") else None
+    rate = f" at lr {lr:g}" if lr is not None else ""
+    kept = f"; {saved} still holds the last good epoch" if saved else "; nothing was saved"
+    return ExampleError(f"training diverged{rate}: {where} is {value:.4g}; try a smaller "
+                        f"--lr{kept}")
 
 
 def fit(task, optimizer, settings, scheduler=None, on_step=None):
@@ -175,40 +160,58 @@ def fit(task, optimizer, settings, scheduler=None, on_step=None):
 
     With ``settings.out`` a checkpoint and metrics.json are written there after every epoch, and
     on Ctrl-C (then ExampleError is raised with the Ctrl-C exit status). With ``settings.resume``
-    training continues from that checkpoint. ``on_step(loss)`` is called after every step.
+    training continues from that checkpoint. ``on_step(loss)`` is called after every step. A
+    loss or metric that stops being finite ends the run with an ExampleError, saving nothing.
     """
     model, config = task.model, settings.config
     show = not settings.quiet
+    checkpoints.check_out(settings.out, settings.resume, settings.force)
     checkpoint = metrics_path = None
     if settings.out is not None:
-        os.makedirs(settings.out, exist_ok=True)
         checkpoint = os.path.join(settings.out, CHECKPOINT)
         metrics_path = os.path.join(settings.out, METRICS)
     position, history = (0, 0, 0.0), []
     if settings.resume:
-        position, history = _load_checkpoint(checkpoint, model, optimizer, scheduler, config)
+        position, history = checkpoints.load(checkpoint, model, optimizer, scheduler, config)
         if show:
             print(f"resuming from {checkpoint}: epoch {position[0]}, step {position[1]}")
+    baseline = getattr(task, "baseline", None)
+
+    def write_metrics(final):
+        metrics = {"config": config, "final": final, "history": history}
+        if baseline:
+            metrics["baseline"] = baseline
+        checkpoints.write_json(metrics_path, metrics)
+
+    if show and hasattr(task, "header"):
+        print(task.header(), flush=True)
     steps = task.num_batches()
-    bar_enabled = show and sys.stderr.isatty()
     params = list(model.parameters())
     started = time.perf_counter()
+    saved = checkpoint if settings.resume else None
+    # The scale a loss is judged by: epoch 1's mean if known (after --resume), else step 1's.
+    reference = history[0]["train_loss"] if history else None
 
     with _StopOnCtrlC() as ctrl_c:
         for epoch in range(position[0], settings.epochs):
             skip, loss_sum = (position[1], position[2]) if epoch == position[0] else (0, 0.0)
             epoch_start = time.perf_counter()
             model.train()
-            bar = _Progress(steps, f"epoch {epoch + 1}/{settings.epochs}", bar_enabled)
+            bar = _Progress(steps, f"epoch {epoch + 1}/{settings.epochs}", show)
             done = skip
             for batch in itertools.islice(task.batches(epoch), skip, None):
                 optimizer.zero_grad()
                 loss = task.loss(batch)
+                value = loss.item()
+                reference = value if reference is None else reference
+                if not math.isfinite(value) or abs(value) > DIVERGED_FACTOR * abs(reference):
+                    bar.close()
+                    raise _diverged(f"the loss at epoch {epoch + 1}, step {done + 1}", value,
+                                    optimizer, saved)
                 loss.backward()
                 if settings.grad_clip is not None:
                     nn.utils.clip_grad_norm_(params, settings.grad_clip)
                 optimizer.step()
-                value = loss.item()
                 loss_sum += value
                 done += 1
                 bar.update(done, loss_sum / done)
@@ -224,16 +227,20 @@ def fit(task, optimizer, settings, scheduler=None, on_step=None):
             model.eval()
             with minigrad.no_grad():
                 metrics = task.evaluate()
+            for key, value in metrics.items():
+                if not math.isfinite(value):
+                    raise _diverged(f"the evaluation's {key} after epoch {epoch + 1}", value,
+                                    optimizer, saved)
             history.append({"epoch": epoch + 1, "train_loss": loss_sum / steps, **metrics,
                             "seconds": round(time.perf_counter() - epoch_start, 3)})
             if show:
-                print(f"epoch {epoch + 1}/{settings.epochs}  train_loss {loss_sum / steps:.4f}  "
-                      f"{_describe(metrics)}", flush=True)
+                print(f"epoch {epoch + 1}/{settings.epochs}  {_describe(task, history[-1])}",
+                      flush=True)
             if checkpoint is not None:
-                _save_checkpoint(checkpoint, model, optimizer, scheduler, config,
+                checkpoints.save(checkpoint, model, optimizer, scheduler, config,
                                  (epoch + 1, 0, 0.0), history)
-                _write_json(metrics_path, {"config": config, "final": metrics,
-                                           "history": history})
+                write_metrics(metrics)
+                saved = checkpoint
             if ctrl_c.requested:  # pressed during evaluation: the checkpoint is already saved
                 _interrupted(None, model, optimizer, scheduler, config, None, history,
                              saved=checkpoint)
@@ -246,7 +253,7 @@ def fit(task, optimizer, settings, scheduler=None, on_step=None):
         with minigrad.no_grad():
             final = task.evaluate()
     if metrics_path is not None:
-        _write_json(metrics_path, {"config": config, "final": final, "history": history})
+        write_metrics(final)
     return Result(history, final, time.perf_counter() - started)
 
 
@@ -254,10 +261,44 @@ def _interrupted(checkpoint, model, optimizer, scheduler, config, position, hist
                  saved=None):
     """Save where we are (if there is an --out folder) and stop with the Ctrl-C exit status."""
     if checkpoint is not None:
-        _save_checkpoint(checkpoint, model, optimizer, scheduler, config, position, history)
+        checkpoints.save(checkpoint, model, optimizer, scheduler, config, position, history)
         saved = checkpoint
     if saved is None:
         raise ExampleError("interrupted (no checkpoint: pass --out DIR to keep one)",
                            EXIT_INTERRUPTED)
     raise ExampleError(f"interrupted; checkpoint saved to {saved}: add --resume to continue",
                        EXIT_INTERRUPTED)
+
+
+def complete_args(args, task_name, defaults, names):
+    """Fill in what the command line left to the task, and check ``--out`` before any work.
+
+    ``names`` get their values from ``defaults`` (see ``cli.fill_defaults``); ``args.lr`` and
+    ``args.lr_reason`` come from learning_rates.py for ``task_name``; a bad ``--out``,
+    ``--resume`` or ``--force`` is refused in one line before a model is built.
+    """
+    cli.fill_defaults(args, defaults, names)
+    args.lr, args.lr_reason = learning_rates.choose(task_name, args.optimizer, args.lr)
+    cli.check_out_flags(args)
+    checkpoints.check_out(args.out, args.resume, args.force)
+    return args
+
+
+def train(task, args, scheduler=None, grad_clip=None):
+    """What every training script's ``main`` does with its task and parsed ``args``: build the
+    optimizer, say which learning rate it uses and why, ``fit``, and plot the curves.
+
+    ``scheduler``, when given, is a function of the optimizer returning the scheduler.
+    """
+    optimizer = optimizers.build(args.optimizer, task.model.parameters(), args.lr, args.backend)
+    if not args.quiet:
+        print(f"{args.optimizer} at lr {args.lr:g}, {args.lr_reason}. ({args.backend} backend)",
+              flush=True)
+    settings = Settings(epochs=args.epochs, out=args.out, resume=args.resume, force=args.force,
+                        quiet=args.quiet, grad_clip=grad_clip, config=vars(args))
+    result = fit(task, optimizer, settings, scheduler and scheduler(optimizer))
+    if args.out is not None:
+        plots.training_curves(result.history, os.path.join(args.out, plots.CURVES),
+                              title=getattr(task, "title", None),
+                              labels=getattr(task, "labels", None))
+    return result

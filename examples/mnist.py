@@ -80,7 +80,8 @@ def _download(name, folder):
             if os.path.exists(temp):
                 os.remove(temp)
     raise ExampleError(f"could not download MNIST file {name} (are you offline?): "
-                       + "; ".join(problems))
+                       + "; ".join(problems) + f". To use copies you have, put the four .gz "
+                       f"files ({', '.join(FILES)}) in {folder}")
 
 
 def fetch(folder=None):

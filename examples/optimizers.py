@@ -1,16 +1,14 @@
 """The optimizer family by name, as the examples' ``--optimizer`` flag knows it.
 
 Names are those of the algorithms, not of the classes: 'momentum' and 'nesterov' are SGD with
-momentum 0.9 (plain and Nesterov), 'lookahead' is Lookahead around Adam. ``DEFAULT_LR`` holds a
-usual starting learning rate for each (the one its paper or PyTorch suggests); a script can
-override it for its task, and ``compare_optimizers.py`` lists the rates it uses with reasons.
+momentum 0.9 (plain and Nesterov), 'lookahead' is Lookahead around Adam. ``OPTIMIZERS`` also holds
+a usual starting learning rate for each (the one its paper or PyTorch suggests); the rate each
+example actually uses, per task, is in ``learning_rates.py``.
 """
 
 import numpy as np
 
 from minigrad import optim
-
-BACKENDS = ("numba", "python", "numpy")
 
 
 def _sgd(params, lr, backend):
@@ -62,15 +60,6 @@ OPTIMIZERS = {
     "lion": (_lion, 1e-4),  # sign updates have norm ~1 per element: 3-10x below Adam's rate
     "lookahead": (_lookahead, 1e-3),
 }
-
-
-def resolve_lr(name, lr, overrides=None):
-    """The learning rate to use: ``lr`` if given, else the script's override, else the usual."""
-    if lr is not None:
-        return lr
-    if overrides and name in overrides:
-        return overrides[name]
-    return OPTIMIZERS[name][1]
 
 
 def build(name, params, lr, backend):

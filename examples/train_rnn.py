@@ -29,20 +29,21 @@ import warnings
 import cli
 import loop
 import numpy as np
-import optimizers
 from cli import ExampleError
 
 import minigrad
 import minigrad.nn.functional as F
-from minigrad import data, nn
+from minigrad import nn
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-#: Per-task defaults, measured on a 2-core machine (see the README for the figures).
+#: Per-task defaults (the learning rates are in learning_rates.py).
 TASKS = {
-    "lm": {"epochs": 6, "batch_size": 32, "seq_len": 64, "hidden": 128, "lr": {"adam": 3e-3}},
-    "adding": {"epochs": 12, "batch_size": 50, "seq_len": 50, "hidden": 64,
-               "lr": {"adam": 3e-3}},
+    "lm": {"epochs": 6, "batch_size": 32, "seq_len": 64, "hidden": 128},
+    "adding": {"epochs": 12, "batch_size": 50, "seq_len": 50, "hidden": 64},
 }
+#: The adding problem's landmarks: the test MSE of always answering 1.0 (the mean of the sum of
+#: two U(0, 1) numbers, whose variance is 1/6), and a tenth of it, where it counts as solved.
+ADDING_MEAN_MSE, ADDING_SOLVED_MSE = 1 / 6, 1 / 60
 GRAD_CLIP = 1.0  # RNN gradients can explode over long sequences; clip their joint norm
 #: The modules whose docstrings make up the default corpus: fixed, so the text is the same on
 #: every run of the same Python version.
@@ -131,18 +132,7 @@ class AddingModel(nn.Module):
 
 
 # ------------------------------------------------------------------------------ the tasks
-class _Shuffled:
-    """Shared by both tasks: (inputs, targets) arrays visited in a (seed, epoch)-fixed order."""
-
-    def num_batches(self):
-        return -(-len(self.inputs) // self.batch_size)
-
-    def batches(self, epoch):
-        return data.DataLoader(self.inputs, self.targets, batch_size=self.batch_size,
-                               shuffle=True, seed=[self.seed, epoch])
-
-
-class LanguageModel(_Shuffled):
+class LanguageModel(loop.ShuffledBatches):
     """Next-character prediction on a text: 90% to train on, the last 10% to validate."""
 
     def __init__(self, text, cell, hidden, seq_len, batch_size, seed):
@@ -154,8 +144,12 @@ class LanguageModel(_Shuffled):
         self.val_inputs, self.val_targets = self._windows(codes[split:], seq_len)
         self.batch_size, self.seed = batch_size, seed
         self.unigram_bpc = self._unigram_bpc(codes[:split], codes[split:])
+        self.baseline = {"unigram_bpc": self.unigram_bpc}
         minigrad.manual_seed(seed)
         self.model = CharModel(len(self.chars), cell, hidden)
+        self.title = f"{cell.upper()} character model"
+        self.labels = {"loss": "validation loss (nats/char)", "accuracy": "next-char accuracy "
+                       "(validation)"}
 
     @staticmethod
     def _windows(codes, seq_len):
@@ -185,8 +179,18 @@ class LanguageModel(_Shuffled):
         targets = self.val_targets.reshape(-1)
         nats = F.cross_entropy(flat, minigrad.tensor(targets)).item()
         accuracy = float(np.mean(flat.data.argmax(axis=1) == targets))
-        return {"loss": nats, "bpc": nats / math.log(2), "accuracy": accuracy,
-                "unigram_bpc": self.unigram_bpc}
+        return {"loss": nats, "bpc": nats / math.log(2), "accuracy": accuracy}
+
+    def header(self):
+        """Said once, before training: the baseline the validation bits/char are measured by."""
+        return (f"{len(self.inputs) * self.inputs.shape[1]:,} training characters, "
+                f"{len(self.chars)} distinct; the unigram baseline (character frequencies "
+                f"alone) scores {self.unigram_bpc:.3f} bits/char on the validation text")
+
+    def describe(self, entry):
+        """An epoch's numbers, each with its name."""
+        return (f"mean batch loss {entry['train_loss']:.4f} nats/char | validation: "
+                f"{entry['bpc']:.3f} bits/char, next-char accuracy {entry['accuracy']:.1%}")
 
     def sample(self, prompt, length, temperature, seed):
         """Continue ``prompt`` by ``length`` characters drawn from the model's predictions.
@@ -227,7 +231,7 @@ def adding_problem(n, seq_len, seed):
     return X, y
 
 
-class Adding(_Shuffled):
+class Adding(loop.ShuffledBatches):
     """The adding problem: a fixed training set, and a test set drawn independently."""
 
     def __init__(self, cell, hidden, seq_len, batch_size, seed, train_size=ADDING_TRAIN):
@@ -236,6 +240,8 @@ class Adding(_Shuffled):
         self.batch_size, self.seed = batch_size, seed
         minigrad.manual_seed(seed)
         self.model = AddingModel(cell, hidden)
+        self.title = f"{cell.upper()} on the adding problem, T={seq_len}"
+        self.labels = {"train_loss": "mean batch MSE while training", "mse": "test MSE"}
 
     def loss(self, batch):
         x, y = batch
@@ -244,6 +250,10 @@ class Adding(_Shuffled):
     def evaluate(self):
         prediction = self.model(minigrad.tensor(self.test_inputs))
         return {"mse": F.mse_loss(prediction, minigrad.tensor(self.test_targets)).item()}
+
+    def describe(self, entry):
+        """An epoch's numbers, each with its name."""
+        return f"mean batch MSE {entry['train_loss']:.4f} | test set: MSE {entry['mse']:.4f}"
 
 
 def build_task(task, cell, hidden, seq_len, batch_size, seed, text=None, train_size=None):
@@ -257,7 +267,8 @@ def build_task(task, cell, hidden, seq_len, batch_size, seed, text=None, train_s
 
 # ------------------------------------------------------------------------------ the script
 def parse_args(argv=None):
-    parser = cli.make_parser(__doc__.splitlines()[0], epochs=None, batch_size=None)
+    parser = cli.make_parser(__doc__.splitlines()[0], epochs="6 for lm, 12 for adding",
+                             batch_size="32 for lm, 50 for adding")
     parser.add_argument("--task", choices=sorted(TASKS), default="lm",
                         help="character-level language model, or the adding problem")
     parser.add_argument("--cell", choices=sorted(CELLS), default="lstm",
@@ -270,22 +281,17 @@ def parse_args(argv=None):
                         help="lm: train on this UTF-8 text instead of the built-in corpus")
     parser.add_argument("--train-size", type=cli.positive_int, default=ADDING_TRAIN,
                         help="adding: number of training sequences")
-    parser.add_argument("--sample-length", type=int, default=300,
+    parser.add_argument("--sample-length", type=cli.non_negative_int, default=300,
                         help="lm: characters to generate at the end (0: none)")
     parser.add_argument("--temperature", type=cli.positive_float, default=0.7,
                         help="lm: sampling temperature (lower is more conservative)")
-    parser.epilog = ("Defaults: lm 6 epochs, batches of 32; adding 12 epochs, batches of 50. "
-                     "--lr: 0.003 for Adam, else the optimizer's usual rate.")
     args = parser.parse_args(argv)
-    defaults = TASKS[args.task]
-    cli.fill_defaults(args, defaults, ["epochs", "batch_size", "hidden", "seq_len"])
-    args.lr = optimizers.resolve_lr(args.optimizer, args.lr, defaults["lr"])
-    if args.task == "adding" and args.seq_len < 2:
+    if args.task == "adding" and args.seq_len is not None and args.seq_len < 2:
         parser.error("--seq-len must be >= 2 for the adding problem (one marker per half)")
     if args.text is not None and args.task != "lm":
         parser.error("--text is for --task lm")
-    cli.check_resume(args)
-    return args
+    return loop.complete_args(args, args.task, TASKS[args.task],
+                              ["epochs", "batch_size", "hidden", "seq_len"])
 
 
 def main(argv=None):
@@ -295,21 +301,19 @@ def main(argv=None):
         args.text = os.path.abspath(args.text)  # recorded in the config, checked on --resume
     task = build_task(args.task, args.cell, args.hidden, args.seq_len, args.batch_size,
                       args.seed, text, args.train_size)
-    optimizer = optimizers.build(args.optimizer, task.model.parameters(), args.lr, args.backend)
-    settings = loop.Settings(epochs=args.epochs, out=args.out, resume=args.resume,
-                             quiet=args.quiet, grad_clip=GRAD_CLIP, config=vars(args))
-    result = loop.fit(task, optimizer, settings)
+    result = loop.train(task, args, grad_clip=GRAD_CLIP)
     final, how = result.final, f"{args.cell.upper()}, {args.optimizer} (lr {args.lr:g})"
     timing = f"{args.epochs} epochs; {result.seconds:.1f} s training"
     if args.task == "adding":
-        verdict = "solved" if final["mse"] < 0.0167 else "not solved"
+        verdict = "solved" if final["mse"] < ADDING_SOLVED_MSE else "not solved"
         print(f"adding problem, T={args.seq_len}: test MSE {final['mse']:.4f} ({verdict}: "
-              f"predicting 1.0 scores 0.167, solved is < 0.0167) with {how}; {timing}")
+              f"predicting 1.0 scores {ADDING_MEAN_MSE:.3f}, solved is < "
+              f"{ADDING_SOLVED_MSE:.4f}) with {how}; {timing}")
         return
     if args.sample_length > 0 and not args.quiet:
         print("sample:", task.sample("The ", args.sample_length, args.temperature, args.seed))
     print(f"char LM on {len(task.inputs) * args.seq_len} training characters: validation "
-          f"{final['bpc']:.3f} bits/char vs {final['unigram_bpc']:.3f} for the unigram baseline "
+          f"{final['bpc']:.3f} bits/char vs {task.unigram_bpc:.3f} for the unigram baseline "
           f"({final['accuracy']:.1%} next-char accuracy) with {how}; {timing}")
 
 

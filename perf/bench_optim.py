@@ -1,17 +1,19 @@
 """Benchmark minigrad's optimizer step: numba vs python vs numpy backends (and PyTorch if present).
 
-Usage: python perf/bench_optim.py [--quick] [--json PATH] [--threads N] [--only ALGOS]
-                                  [--sizes SIZES] [--dtypes DTYPES] [--flat-sweep]
+    python perf/bench_optim.py [--quick] [--threads N] [--out DIR | --commit] [--only ALGOS]
+                               [--sizes SIZES] [--dtypes DTYPES] [--flat-sweep]
 
 For each algorithm x backend x size x dtype it times ``optimizer.step()`` (medians over repeats
 after a warm-up) and relates it to the memory bandwidth ``np.copyto`` reaches on arrays of the
 same size in the same run. Within one algorithm and size, the numba and numpy backends and
-PyTorch's implementations are timed round-robin (one step of each per round), so a burst of load
-on a shared machine slows all of them alike; the slow python backend is timed on its own.
-``--quick`` runs a subset in well under a minute.
+PyTorch's implementations are timed round-robin (common.time_round_robin), so a burst of load
+on a shared machine slows all of them alike; PyTorch is timed at 1 and 2 threads and the faster
+counts. The slow python backend is timed on its own, on a slice of at most 20,000 elements,
+and scaled up (``scaled`` in the JSON: an estimate). ``--quick`` runs a subset in well under a
+minute.
 
-JSON written by ``--json PATH``:
-    machine:   {"cpu", "cores", "python", "numpy", "numba", "torch", "threads"}
+Writes optim.json and optim.txt (the printed table) into the output folder. JSON:
+    machine:   {"cpu", "cores", "python", "numpy", "numba", "minigrad", "torch", "threads"}
     copyto:    {size: {dtype: copy GB/s}} (read + write bytes / time)
     compile:   {algorithm: {"cold_s", "warm_s"}} first numba step in a fresh process, with an
                empty on-disk cache (cold) and with the cache filled (warm)
@@ -23,33 +25,28 @@ JSON written by ``--json PATH``:
         case        "one-tensor" | "many-small"
         dtype       "float32" | "float64"
         median_s, spread_s   median step time and (p90 - p10) over repeats
+        threads     (PyTorch rows) the thread count it was faster at
         scaled      true when timed on a slice and scaled to the full size (python backend)
         elements_per_s, bytes_moved, gb_per_s, copy_fraction (GB/s over np.copyto's GB/s)
         speedup_vs_python, speedup_vs_numpy   (numba rows only, same run)
     torch:     "installed" or "not installed"
 """
 
-import argparse
+import functools
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
+import common  # first: it applies --threads before NumPy loads
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import minigrad
+from minigrad import optim
 
-import minigrad  # noqa: E402
-from minigrad import optim  # noqa: E402
-
-try:
-    import torch
-except ImportError:  # the torch columns then say "not installed"
-    torch = None
+torch = common.torch_or_none()  # None: the torch columns say "not installed"
 
 SMALL_SHAPES = [(64, 64)] * 20 + [(64,)] * 20
 # name -> (constructor over a param list and backend, arrays moved per element per step)
@@ -67,11 +64,19 @@ ALGORITHMS = {
     "Lookahead(Adam)": (lambda p, b: optim.Lookahead(optim.Adam(p, backend=b)), 7),
 }
 TORCH = {"SGD": "SGD", "RMSprop": "RMSprop", "Adam": "Adam", "AdamW": "AdamW"}
+SIZES, QUICK_SIZES = [10**3, 10**5, 10**6, 4 * 10**6], [10**5]
+QUICK_ALGORITHMS = ["SGD", "Adam", "Lion", "Lookahead(Adam)"]
 PYTHON_SLICE = 20_000  # the python backend runs ~1e6 elements/s: time a slice, scale it
 
 
+def time_round_robin(steps, repeats, budget_s, **options):
+    """{name: (median, p90 - p10)} of each step function, timed in turns (see common.py)."""
+    timed = common.time_round_robin(steps, repeats, budget_s, **options)
+    return {name: (t.median, t.p90 - t.p10) for name, t in timed.items()}
+
+
 def timeit(step, repeats, budget_s):
-    """(median, p90 - p10) of ``step()`` alone (see ``time_round_robin``)."""
+    """(median, p90 - p10) of ``step()`` alone."""
     return time_round_robin({"step": step}, repeats, budget_s, settle_s=0)["step"]
 
 
@@ -123,41 +128,6 @@ def torch_step(algorithm, impl, shapes, dtype):
     return opt.step
 
 
-def time_round_robin(steps, repeats, budget_s, block_s=0.02, settle_s=0.003):
-    """{name: (median, p90 - p10)} of the step times of each of ``steps`` (callables).
-
-    The steps take turns, a block of about ``block_s`` each per round, so that a burst of load
-    on the shared machine hits all of them alike and the ratios between them hold even when
-    absolute times wander. Each block starts with ``settle_s`` of untimed steps: the previous
-    implementation's OpenMP threads (PyTorch's, or Numba's) keep spinning for a moment after it
-    returns and would otherwise compete for the two cores. Rounds go on until every step has
-    ``repeats`` samples, or ``budget_s`` is spent after at least 3 rounds; fast steps thus get
-    thousands of samples, and their median is not thrown by one burst of load.
-    """
-    calls = {}
-    for name, step in steps.items():
-        step()  # warm-up: compiling, first-step state
-        start = time.perf_counter()
-        step()
-        calls[name] = max(1, int(block_s / max(time.perf_counter() - start, 1e-7)))
-    times = {name: [] for name in steps}
-    deadline = time.perf_counter() + budget_s
-    rounds = 0
-    while rounds < 3 or (time.perf_counter() < deadline
-                         and min(map(len, times.values())) < repeats):
-        for name, step in steps.items():
-            settled = time.perf_counter() + settle_s
-            while time.perf_counter() < settled:
-                step()
-            for _ in range(calls[name]):
-                start = time.perf_counter()
-                step()
-                times[name].append(time.perf_counter() - start)
-        rounds += 1
-    return {name: (float(np.median(t)), float(np.percentile(t, 90) - np.percentile(t, 10)))
-            for name, t in times.items()}
-
-
 def compile_times(algorithms):
     """First numba step in a fresh process: cold (empty cache dir) and warm (filled)."""
     out = {}
@@ -178,36 +148,77 @@ def compile_times(algorithms):
     return out
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a subset in under a minute")
-    parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
-    parser.add_argument("--threads", type=int, default=None, help="threads for numba and torch")
-    parser.add_argument("--only", metavar="ALGOS", help="comma-separated algorithms, e.g. Adam,SGD")
-    parser.add_argument("--sizes", metavar="SIZES", help="comma-separated one-tensor sizes")
-    parser.add_argument("--dtypes", metavar="DTYPES", help="comma-separated, e.g. float32")
+IMPLS = ("minigrad-numba", "minigrad-numpy", "minigrad-python", "torch-forloop",
+         "torch-foreach", "torch-fused")
+
+
+def time_algorithm(algorithm, shapes, dtype, repeats, budget, threads):
+    """{impl: (median, p90 - p10, threads or None, scaled)} for one algorithm on ``shapes``.
+
+    Everything but the slow python backend is timed round-robin, in one pool; PyTorch's
+    implementations at each of common.torch_thread_counts, keeping the faster.
+    """
+    steps, setups = {}, {}
+    for backend in ("numba", "numpy"):
+        steps[f"minigrad-{backend}"], _, _ = minigrad_step(algorithm, backend, shapes, dtype)
+    counts = common.torch_thread_counts(threads)
+    if torch is not None and algorithm in TORCH:
+        for impl in ("torch-forloop", "torch-foreach", "torch-fused"):
+            step = torch_step(algorithm, impl, shapes, dtype)
+            for count in counts if step is not None else []:
+                steps[f"{impl}@{count}"] = step
+                setups[f"{impl}@{count}"] = functools.partial(torch.set_num_threads, count)
+    timed = time_round_robin(steps, repeats, budget * len(steps), setups=setups)
+    results = {impl: (*timed[impl], None, False) for impl in ("minigrad-numba", "minigrad-numpy")}
+    for impl in IMPLS[3:]:
+        variants = [(timed[f"{impl}@{n}"], n) for n in counts if f"{impl}@{n}" in timed]
+        if variants:
+            (median, spread), count = min(variants, key=lambda v: v[0][0])
+            results[impl] = (median, spread, count, False)
+    del steps  # free this case's arrays before the python backend's
+    step, scale, scaled = minigrad_step(algorithm, "python", shapes, dtype)
+    median, spread = timeit(step, 3, budget)
+    results["minigrad-python"] = (median * scale, spread * scale, None, scaled)
+    return results
+
+
+def main(argv=None):
+    parser = common.parser(__doc__.splitlines()[0])
+    parser.add_argument("--only", metavar="ALGOS",
+                        help="comma-separated algorithms, e.g. Adam,SGD (default: all ten; "
+                             f"{','.join(QUICK_ALGORITHMS)} with --quick)")
+    parser.add_argument("--sizes", metavar="SIZES",
+                        help="comma-separated one-tensor sizes (default: "
+                             f"{','.join(map(str, SIZES))}; {QUICK_SIZES[0]} with --quick)")
+    parser.add_argument("--dtypes", metavar="DTYPES",
+                        help="comma-separated dtypes (default: float32,float64; float32 with "
+                             "--quick)")
     parser.add_argument("--flat-sweep", action="store_true",
                         help="only time Adam's flat-buffer path against the per-tensor path "
                              "over 40 tensors of each size (how flat.FLAT_MAX_SIZE was chosen)")
-    args = parser.parse_args()
-
-    import numba
-
-    if args.threads:
-        numba.set_num_threads(args.threads)
-        if torch is not None:
-            torch.set_num_threads(args.threads)
-    if args.quick:
-        algorithms, sizes, dtypes = ["SGD", "Adam", "Lion", "Lookahead(Adam)"], [10**5], \
-            ["float32"]
-        repeats, budget = 20, 0.3
-    else:
-        algorithms, sizes, dtypes = list(ALGORITHMS), [10**3, 10**5, 10**6, 4 * 10**6], \
-            ["float32", "float64"]
-        repeats, budget = 50, 3.0
+    args = parser.parse_args(argv)
     if args.flat_sweep:
         flat_sweep([int(n) for n in (args.sizes or "1024,4096,16384,65536,262144").split(",")])
         return
+    folder = common.results_dir(args)
+    if torch is None:
+        print("PyTorch is not installed: its columns are skipped (CPU wheels: pip install torch "
+              "--index-url https://download.pytorch.org/whl/cpu)")
+    with common.tee(os.path.join(folder, "optim.txt")):
+        report = run(args)
+    with open(os.path.join(folder, "optim.json"), "w") as file:
+        json.dump(report, file, indent=1)
+    print(f"wrote optim.json and optim.txt in {os.path.relpath(folder)}")
+
+
+def run(args):
+    """Time every case; return the JSON report."""
+    if args.quick:
+        algorithms, sizes, dtypes = QUICK_ALGORITHMS, QUICK_SIZES, ["float32"]
+        repeats, budget = 10, 0.1
+    else:
+        algorithms, sizes, dtypes = list(ALGORITHMS), SIZES, ["float32", "float64"]
+        repeats, budget = 50, 3.0
     if args.only:
         algorithms = args.only.split(",")
     if args.sizes:
@@ -217,10 +228,6 @@ def main():
     cases = [("one-tensor", size, [(size,)]) for size in sizes]
     cases.append(("many-small", 83200, SMALL_SHAPES))
 
-    machine = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-               "python": platform.python_version(), "numpy": np.__version__,
-               "numba": numba.__version__, "torch": torch.__version__ if torch else None,
-               "threads": numba.get_num_threads()}
     copyto = {size: {d: copy_bandwidth(size, d, repeats) for d in dtypes} for _, size, _ in cases}
     results = []
     for dtype in dtypes:
@@ -228,35 +235,21 @@ def main():
         for case, size, shapes in cases:
             for algorithm in algorithms:
                 arrays = ALGORITHMS[algorithm][1]
-                # Everything but the slow python backend is timed round-robin, in one pool.
-                steps = {}
-                for backend in ("numba", "numpy"):
-                    steps[f"minigrad-{backend}"], _, _ = minigrad_step(algorithm, backend,
-                                                                       shapes, dtype)
-                if torch is not None and algorithm in TORCH:
-                    for impl in ("torch-forloop", "torch-foreach", "torch-fused"):
-                        step = torch_step(algorithm, impl, shapes, dtype)
-                        if step is not None:
-                            steps[impl] = step
-                timed = time_round_robin(steps, repeats, budget * len(steps))
-                step, scale, scaled = minigrad_step(algorithm, "python", shapes, dtype)
-                median, spread = timeit(step, 3, budget)
-                timed["minigrad-python"] = (median * scale, spread * scale)
-                del steps, step  # free this case's arrays before the next
+                timed = time_algorithm(algorithm, shapes, dtype, repeats, budget, args.threads)
                 rows = {}
-                for impl in ("minigrad-numba", "minigrad-numpy", "minigrad-python",
-                             "torch-forloop", "torch-foreach", "torch-fused"):
+                for impl in IMPLS:
                     if impl not in timed:
                         continue
-                    median, spread = timed[impl]
+                    median, spread, threads, scaled = timed[impl]
                     moved = arrays * size * itemsize
                     rows[impl] = {
                         "algorithm": algorithm, "impl": impl, "size": size, "case": case,
                         "dtype": dtype, "median_s": median, "spread_s": spread,
-                        "scaled": impl == "minigrad-python" and scaled,
-                        "elements_per_s": size / median, "bytes_moved": moved,
-                        "gb_per_s": moved / median / 1e9,
+                        "scaled": scaled, "elements_per_s": size / median,
+                        "bytes_moved": moved, "gb_per_s": moved / median / 1e9,
                         "copy_fraction": moved / median / 1e9 / copyto[size][dtype]}
+                    if threads is not None:
+                        rows[impl]["threads"] = threads
                 numba_row = rows["minigrad-numba"]
                 for other in ("python", "numpy"):
                     numba_row[f"speedup_vs_{other}"] = (
@@ -267,13 +260,8 @@ def main():
     print("\nnumba first step (compile) in a fresh process:")
     for algorithm, t in compile_.items():
         print(f"  {algorithm:18s} cold cache {t['cold_s']:7.2f} s  warm cache {t['warm_s']:.3f} s")
-    report = {"machine": machine, "copyto": copyto, "compile": compile_, "results": results,
-              "torch": "installed" if torch is not None else "not installed"}
-    if torch is None:
-        print("\ntorch: not installed (torch columns skipped)")
-    if args.json:
-        with open(args.json, "w") as file:
-            json.dump(report, file, indent=1)
+    return {"machine": common.machine_info(args.threads), "copyto": copyto, "compile": compile_,
+            "results": results, "torch": "installed" if torch is not None else "not installed"}
 
 
 def flat_sweep(sizes, count=40):
@@ -318,8 +306,9 @@ def print_rows(rows):
         extra = ""
         if "speedup_vs_python" in r:
             extra = f" {r['speedup_vs_python']:8.0f} {r['speedup_vs_numpy']:6.2f}"
+        impl = r["impl"] + (f"@{r['threads']}" if "threads" in r else "")
         print(f"{r['algorithm']:17s} {r['case']:10s} {r['size']:8d} {r['dtype']:7s} "
-              f"{r['impl']:16s} {r['median_s'] * 1e6:9.1f}u{mark}{r['spread_s'] * 1e6:8.1f}u "
+              f"{impl:16s} {r['median_s'] * 1e6:9.1f}u{mark}{r['spread_s'] * 1e6:8.1f}u "
               f"{r['gb_per_s']:6.1f} {r['copy_fraction'] * 100:5.0f}%{extra}")
 
 

@@ -1,68 +1,100 @@
-"""Time one training step of small MLPs and RNNs: minigrad vs hand-written NumPy vs PyTorch.
+"""Time one training step of small MLPs and RNNs, implementation by implementation, side by side.
 
 A step is what a training loop repeats:
 - MLP (B, D, H, C): Linear(D, H) -> ReLU -> Linear(H, C), cross-entropy on integer labels,
-  backward, and an SGD update (lr 0.01) - with gradients cleared first.
+  backward, and an SGD update (lr 0.01), with gradients cleared first.
 - RNN / LSTM / GRU (T, B, I, H): forward over the whole sequence, the mean of the output,
-  backward (no optimizer, as the nn issue defines the target).
+  backward (no optimizer update).
 
-Each step is timed for: minigrad; the same computation hand-written in NumPy (the floor for any
-NumPy-based framework: the same BLAS calls with no graph, for the MLP and the Elman RNN); and
-PyTorch eager on CPU when it is importable, on the same number of threads. Implementations are
-timed round-robin within each repeat, so a noisy neighbour slows all of them alike; the table
-reports medians over repeats and the ratios of medians.
+Implementations (the columns): minigrad; "numpy", the same computation written by hand in NumPy
+(the same BLAS calls with no graph: the floor for any NumPy-based framework; MLP and Elman RNN
+only); "torch", PyTorch eager on CPU when it is installed, timed at 1 and at 2 threads, the
+faster counting (under load its two-thread pool can be many times slower, a false win for
+minigrad). All are timed round-robin within one process (common.time_round_robin), so a noisy
+neighbour slows them alike; the table gives medians and the ratios of medians.
 
-Usage:
-    python perf/bench_train.py [--quick] [--threads N] [--json PATH] [--repeats R]
+To add a column, write one function ``def my_step(case)`` returning the step function for the
+``Case`` (model name, shape, shared initial weights and data), or None for a model it does not
+cover, and decorate it with ``@implementation("name")`` (``threads=`` a function that sets its
+thread count, if it has a pool of its own). To add a model, add its shapes to ``MODELS`` and a
+branch to the implementations that cover it.
 
-JSON (``--json``): {"machine": {...versions, cpu, threads...}, "rows": [{"model": "mlp"|"rnn"|
-"lstm"|"gru", "shape": [...], "impl": "minigrad"|"numpy"|"torch", "median_ms": float,
-"spread_ms": [p25, p75], "steps": int}], "ratios": [{"model", "shape", "minigrad_vs_numpy",
-"minigrad_vs_torch"}]} - a ratio above 1 means minigrad is slower; null where an implementation
-is missing.
+    python perf/bench_train.py [--quick] [--threads N] [--out DIR | --commit]
+
+Writes train.json and train.txt (the printed table) into the output folder. JSON:
+{"machine": {...}, "rows": [{"model", "shape", "impl", "median_ms", "spread_ms": [p25, p75],
+"samples", "threads" (PyTorch: the faster count), "other_threads_ms" ({count: median})}],
+"ratios": [{"model", "shape", "minigrad_vs_<impl>" for every other implementation}]}: a ratio
+above 1 means minigrad is slower; null where an implementation does not cover the model.
 """
 
-import argparse
+import functools
 import json
 import os
-import platform
-import sys
-import time
+from dataclasses import dataclass
 
-MLP_SHAPES = [(32, 2, 64, 2), (64, 784, 256, 10), (256, 784, 512, 10)]
-RNN_SHAPES = [(50, 32, 16, 128), (200, 16, 8, 64), (20, 64, 64, 256)]
+import common  # first: it applies --threads before NumPy loads
+import numpy as np
+
+#: model -> (shapes, the quick subset, what the shape's numbers are)
+MODELS = {
+    "mlp": ([(32, 2, 64, 2), (64, 784, 256, 10), (256, 784, 512, 10)], 2, "B, D, H, C"),
+    "rnn": ([(50, 32, 16, 128), (200, 16, 8, 64), (20, 64, 64, 256)], 1, "T, B, I, H"),
+    "lstm": ([(50, 32, 16, 128), (200, 16, 8, 64), (20, 64, 64, 256)], 0, "T, B, I, H"),
+    "gru": ([(50, 32, 16, 128), (200, 16, 8, 64), (20, 64, 64, 256)], 0, "T, B, I, H"),
+}
 LR = 0.01
+#: name -> (function(case) -> step or None, function(count) setting its threads, or None)
+IMPLEMENTATIONS = {}
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a subset that runs in < 60 s")
-    parser.add_argument("--threads", type=int, default=None, help="BLAS / torch threads")
-    parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
-    parser.add_argument("--repeats", type=int, default=None, help="timed repeats per case")
-    return parser.parse_args(argv)
+def implementation(name, threads=None):
+    """Register ``function(case) -> step function or None`` as the column ``name``."""
+    def register(function):
+        IMPLEMENTATIONS[name] = (function, threads)
+        return function
+    return register
 
 
-def limit_threads(threads):
-    """Cap BLAS threads; must run before NumPy is imported to take effect."""
-    if threads is not None:
-        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                     "NUMBA_NUM_THREADS"):
-            os.environ[name] = str(threads)
+@dataclass(frozen=True)
+class Case:
+    """One model at one shape: the data and initial weights every implementation starts from."""
+
+    model: str
+    shape: tuple
+    seed: int = 0
+
+    @functools.cached_property
+    def mlp_data(self):
+        """(x float32 (B, D), integer labels (B,))."""
+        B, D, H, C = self.shape
+        rng = np.random.default_rng(self.seed)
+        return rng.standard_normal((B, D)).astype(np.float32), rng.integers(0, C, B)
+
+    @functools.cached_property
+    def mlp_weights(self):
+        """minigrad's initial weights for the MLP (w1, b1, w2, b2), for the others to copy."""
+        return [p.data.copy() for p in minigrad_mlp(self)[1]]
+
+    @functools.cached_property
+    def sequence(self):
+        """The input sequence, float32 (T, B, I)."""
+        T, B, I, H = self.shape
+        return np.random.default_rng(self.seed).standard_normal((T, B, I)).astype(np.float32)
 
 
 # ------------------------------------------------------------------------------ minigrad
-def minigrad_mlp(shape, seed):
+def minigrad_mlp(case):
+    """(step, parameters) of the MLP in minigrad."""
     import minigrad
     from minigrad import nn, optim
     from minigrad.nn import functional as F
 
-    B, D, H, C = shape
-    minigrad.manual_seed(seed)
+    B, D, H, C = case.shape
+    minigrad.manual_seed(case.seed)
     model = nn.Sequential(nn.Linear(D, H), nn.ReLU(), nn.Linear(H, C))
     opt = optim.SGD(model.parameters(), lr=LR)
-    x, y = _mlp_data(shape, seed)
-    x, y = minigrad.tensor(x), minigrad.tensor(y)
+    x, y = (minigrad.tensor(a) for a in case.mlp_data)
 
     def step():
         opt.zero_grad()
@@ -74,14 +106,18 @@ def minigrad_mlp(shape, seed):
     return step, list(model.parameters())
 
 
-def minigrad_recurrent(kind, shape, seed):
+@implementation("minigrad")
+def minigrad_step(case):
+    """minigrad's step for every model."""
     import minigrad
     from minigrad import nn
 
-    T, B, I, H = shape
-    minigrad.manual_seed(seed)
-    layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind](I, H)
-    x = minigrad.tensor(_sequence(shape, seed))
+    if case.model == "mlp":
+        return minigrad_mlp(case)[0]
+    T, B, I, H = case.shape
+    minigrad.manual_seed(case.seed)
+    layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[case.model](I, H)
+    x = minigrad.tensor(case.sequence)
 
     def step():
         layer.zero_grad()
@@ -92,12 +128,20 @@ def minigrad_recurrent(kind, shape, seed):
 
 
 # ------------------------------------------------------------------------ NumPy by hand
-def numpy_mlp(shape, seed, weights):
-    """The MLP step written directly in NumPy: the same BLAS calls, no graph."""
-    import numpy as np
+@implementation("numpy")
+def numpy_step(case):
+    """The hand-written NumPy floor, for the MLP and the Elman RNN."""
+    if case.model == "mlp":
+        return numpy_mlp(case, [w.copy() for w in case.mlp_weights])
+    if case.model == "rnn":
+        return numpy_rnn(case)
+    return None
 
+
+def numpy_mlp(case, weights):
+    """The MLP step written directly in NumPy, updating ``weights`` (w1, b1, w2, b2) in place."""
     w1, b1, w2, b2 = weights
-    x, y = _mlp_data(shape, seed)
+    x, y = case.mlp_data
     rows = np.arange(len(y))
 
     def step():
@@ -121,17 +165,16 @@ def numpy_mlp(shape, seed, weights):
     return step
 
 
-def numpy_rnn(shape, seed):
-    """Elman RNN forward and backpropagation through time written directly in NumPy."""
-    import numpy as np
-
-    T, B, I, H = shape
-    rng = np.random.default_rng(seed)
+def numpy_rnn(case):
+    """Elman RNN forward and backpropagation through time written directly in NumPy; the step
+    returns the gradients (w_ih, w_hh, bias, input)."""
+    T, B, I, H = case.shape
+    rng = np.random.default_rng(case.seed)
     bound = 1 / np.sqrt(H)
     w_ih = rng.uniform(-bound, bound, (H, I)).astype(np.float32)
     w_hh = rng.uniform(-bound, bound, (H, H)).astype(np.float32)
     b = rng.uniform(-bound, bound, H).astype(np.float32)
-    x = _sequence(shape, seed)
+    x = case.sequence
     hs = np.empty((T + 1, B, H), np.float32)
 
     def step():
@@ -154,35 +197,38 @@ def numpy_rnn(shape, seed):
 
 
 # ------------------------------------------------------------------------------ PyTorch
-def torch_mlp(shape, seed, weights):
-    import torch
-
-    B, D, H, C = shape
-    model = torch.nn.Sequential(torch.nn.Linear(D, H), torch.nn.ReLU(), torch.nn.Linear(H, C))
-    with torch.no_grad():
-        for p, w in zip(model.parameters(), weights):
-            p.copy_(torch.from_numpy(w.copy()))
-    opt = torch.optim.SGD(model.parameters(), lr=LR)
-    x, y = _mlp_data(shape, seed)
-    x, y = torch.from_numpy(x), torch.from_numpy(y)
-
-    def step():
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step
+def _set_torch_threads(count):
+    common.torch_or_none().set_num_threads(count)
 
 
-def torch_recurrent(kind, shape, seed):
-    import torch
+@implementation("torch", threads=_set_torch_threads)
+def torch_step(case):
+    """PyTorch eager on CPU, for every model, when PyTorch is installed."""
+    torch = common.torch_or_none()
+    if torch is None:
+        return None
+    if case.model == "mlp":
+        B, D, H, C = case.shape
+        model = torch.nn.Sequential(torch.nn.Linear(D, H), torch.nn.ReLU(),
+                                    torch.nn.Linear(H, C))
+        with torch.no_grad():
+            for p, w in zip(model.parameters(), case.mlp_weights):
+                p.copy_(torch.from_numpy(w.copy()))
+        opt = torch.optim.SGD(model.parameters(), lr=LR)
+        x, y = (torch.from_numpy(a) for a in case.mlp_data)
 
-    T, B, I, H = shape
-    torch.manual_seed(seed)
-    layer = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind](I, H)
-    x = torch.from_numpy(_sequence(shape, seed))
+        def step():
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step
+    T, B, I, H = case.shape
+    torch.manual_seed(case.seed)
+    layer = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[case.model](I, H)
+    x = torch.from_numpy(case.sequence)
 
     def step():
         layer.zero_grad()
@@ -192,169 +238,83 @@ def torch_recurrent(kind, shape, seed):
     return step
 
 
-# --------------------------------------------------------------------------------- data
-def _mlp_data(shape, seed):
-    import numpy as np
-
-    B, D, H, C = shape
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((B, D)).astype(np.float32), rng.integers(0, C, B)
-
-
-def _sequence(shape, seed):
-    import numpy as np
-
-    T, B, I, H = shape
-    return np.random.default_rng(seed).standard_normal((T, B, I)).astype(np.float32)
-
-
-# ------------------------------------------------------------------------------- timing
-def time_round_robin(steps, repeats, budget_s=0.2):
-    """Median and quartiles of per-step seconds for each named step function.
-
-    Each function is warmed up, then given a step count that fills about ``budget_s``; every
-    repeat then times each function once in turn.
-    """
-    import numpy as np
-
-    counts = {}
-    for name, step in steps.items():
-        for _ in range(3):
-            step()
-        start = time.perf_counter()
-        step()
-        once = max(time.perf_counter() - start, 1e-6)
-        counts[name] = max(1, int(budget_s / once))
-    samples = {name: [] for name in steps}
-    for _ in range(repeats):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            for _ in range(counts[name]):
-                step()
-            samples[name].append((time.perf_counter() - start) / counts[name])
-    return {
-        name: {
-            "median_ms": float(np.median(s)) * 1e3,
-            "spread_ms": [float(np.percentile(s, 25)) * 1e3, float(np.percentile(s, 75)) * 1e3],
-            "steps": counts[name] * repeats,
-        }
-        for name, s in samples.items()
-    }
-
-
-def machine_info(threads):
-    import numpy
-
-    import minigrad
-
-    info = {
-        "cpu": _cpu_model(),
-        "cores": os.cpu_count(),
-        "threads": threads,
-        "python": platform.python_version(),
-        "numpy": numpy.__version__,
-        "minigrad": minigrad.__version__,
-    }
-    try:
-        import numba
-
-        info["numba"] = numba.__version__
-    except ImportError:
-        info["numba"] = None
-    torch = _torch()
-    info["torch"] = torch.__version__ if torch else None
-    return info
-
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _torch():
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch
+# ------------------------------------------------------------------------------- running
+def time_case(case, threads, repeats, budget_s):
+    """{implementation: row} for one case; implementations with a thread pool are timed at
+    each of ``common.torch_thread_counts`` and keep the fastest."""
+    steps, setups, variants = {}, {}, {}
+    for name, (build, set_threads) in IMPLEMENTATIONS.items():
+        step = build(case)
+        if step is None:
+            continue
+        counts = common.torch_thread_counts(threads) if set_threads else [None]
+        for count in counts:
+            key = name if count is None else f"{name}@{count}"
+            steps[key] = step
+            variants.setdefault(name, []).append((key, count))
+            if count is not None:
+                setups[key] = functools.partial(set_threads, count)
+    timed = common.time_round_robin(steps, repeats, budget_s * len(steps), setups=setups)
+    rows = {}
+    for name, keys in variants.items():
+        best_key, best_count = min(keys, key=lambda kc: timed[kc[0]].median)
+        t = timed[best_key]
+        row = {"model": case.model, "shape": list(case.shape), "impl": name,
+               "median_ms": t.median * 1e3, "spread_ms": [t.p25 * 1e3, t.p75 * 1e3],
+               "samples": t.samples}
+        if best_count is not None:
+            row["threads"] = best_count
+            row["other_threads_ms"] = {count: timed[key].median * 1e3 for key, count in keys
+                                       if key != best_key}
+        rows[name] = row
+    return rows
 
 
 def run(args):
-    torch = _torch()
-    threads = args.threads or os.cpu_count()
-    if torch:
-        torch.set_num_threads(threads)
-    repeats = args.repeats or (3 if args.quick else 15)
-    budget = 0.05 if args.quick else 0.2
-    mlp_shapes = MLP_SHAPES[:2] if args.quick else MLP_SHAPES
-    rnn_kinds = ["rnn"] if args.quick else ["rnn", "lstm", "gru"]
-    rnn_shapes = RNN_SHAPES[:1] if args.quick else RNN_SHAPES
-
-    cases = []
-    for shape in mlp_shapes:
-        step, params = minigrad_mlp(shape, seed=0)
-        # Every implementation starts from the same weights (copies: each updates its own).
-        weights = [p.data.copy() for p in params]
-        steps = {"minigrad": step, "numpy": numpy_mlp(shape, 0, [w.copy() for w in weights])}
-        if torch:
-            steps["torch"] = torch_mlp(shape, 0, weights)
-        cases.append(("mlp", shape, steps))
-    for kind in rnn_kinds:
-        for shape in rnn_shapes:
-            steps = {"minigrad": minigrad_recurrent(kind, shape, 0)}
-            if kind == "rnn":
-                steps["numpy"] = numpy_rnn(shape, 0)
-            if torch:
-                steps["torch"] = torch_recurrent(kind, shape, 0)
-            cases.append((kind, shape, steps))
-
+    """Time every case; return the JSON report."""
+    repeats, budget = (3, 0.1) if args.quick else (60, 1.5)
     rows, ratios = [], []
-    for model, shape, steps in cases:
-        timings = time_round_robin(steps, repeats, budget)
-        for impl, result in timings.items():
-            rows.append({"model": model, "shape": list(shape), "impl": impl, **result})
-        mine = timings["minigrad"]["median_ms"]
-        ratios.append({
-            "model": model,
-            "shape": list(shape),
-            "minigrad_vs_numpy": mine / timings["numpy"]["median_ms"] if "numpy" in timings
-            else None,
-            "minigrad_vs_torch": mine / timings["torch"]["median_ms"] if "torch" in timings
-            else None,
-        })
-        print_case(model, shape, timings, ratios[-1])
-    return {"machine": machine_info(threads), "rows": rows, "ratios": ratios}
+    for model, (shapes, quick, _) in MODELS.items():
+        for shape in (shapes[:quick] if args.quick else shapes):
+            timed = time_case(Case(model, shape), args.threads, repeats, budget)
+            rows.extend(timed.values())
+            mine = timed["minigrad"]["median_ms"]
+            ratios.append({"model": model, "shape": list(shape), **{
+                f"minigrad_vs_{name}": mine / timed[name]["median_ms"] if name in timed
+                else None for name in IMPLEMENTATIONS if name != "minigrad"}})
+            print_case(model, shape, timed, ratios[-1])
+    return {"machine": common.machine_info(args.threads), "rows": rows, "ratios": ratios}
 
 
-def print_case(model, shape, timings, ratio):
-    def cell(impl):
-        return f"{timings[impl]['median_ms']:9.3f}" if impl in timings else "      n/a"
-
-    def factor(value):
-        return f"{value:6.2f}x" if value is not None else "    n/a"
-
-    print(f"{model:5s} {str(tuple(shape)):20s} minigrad {cell('minigrad')} ms  numpy "
-          f"{cell('numpy')} ms  torch {cell('torch')} ms  vs numpy "
-          f"{factor(ratio['minigrad_vs_numpy'])}  vs torch {factor(ratio['minigrad_vs_torch'])}",
-          flush=True)
+def print_case(model, shape, timed, ratio):
+    """One line per case: each implementation's median and minigrad's ratio to it."""
+    cells = []
+    for name in IMPLEMENTATIONS:
+        if name in timed:
+            threads = f"@{timed[name]['threads']}" if "threads" in timed[name] else ""
+            cells.append(f"{name}{threads} {timed[name]['median_ms']:8.3f} ms")
+        else:
+            cells.append(f"{name} {'n/a':>8s}   ")
+    factors = [f"vs {key.removeprefix('minigrad_vs_')} "
+               + (f"{value:5.2f}x" if value is not None else "  n/a")
+               for key, value in ratio.items() if key.startswith("minigrad_vs_")]
+    print(f"{model:5s} {str(tuple(shape)):20s} " + "  ".join(cells + factors), flush=True)
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    limit_threads(args.threads)
-    if _torch() is None:
-        print("PyTorch is not installed: its columns read n/a", file=sys.stderr)
-    results = run(args)
-    print("ratio = minigrad median / other median; below 1 means minigrad is faster")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    parser = common.parser(__doc__.splitlines()[0])
+    args = parser.parse_args(argv)
+    folder = common.results_dir(args)
+    if common.torch_or_none() is None:
+        print("PyTorch is not installed: its column reads n/a (CPU wheels: pip install torch "
+              "--index-url https://download.pytorch.org/whl/cpu)")
+    with common.tee(os.path.join(folder, "train.txt")):
+        results = run(args)
+        print("ratio = minigrad median / other median; below 1 means minigrad is faster; "
+              "@N: the thread count PyTorch was faster at")
+    with open(os.path.join(folder, "train.json"), "w") as file:
+        json.dump(results, file, indent=2)
+    print(f"wrote train.json and train.txt in {os.path.relpath(folder)}")
 
 
 if __name__ == "__main__":
