@@ -76,8 +76,12 @@ def parse_args(argv=None):
                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="a small configuration (same code): under a minute")
-    parser.add_argument("--out", metavar="DIR", default="runs/optimizer_study",
-                        help="where the report, study.json and the figures go")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--out", metavar="DIR", default="runs/optimizer_study",
+                       help="where the report, study.json and the figures go")
+    where.add_argument("--commit", action="store_const", dest="out", const="docs",
+                       help="write the committed report instead: docs/optimizer_study.md, "
+                            "docs/study.json and the figures in docs/optimizer_study/")
     parser.add_argument("--resume", action="store_true",
                         help="keep the finished runs in DIR and run only the missing ones")
     parser.add_argument("--backend", choices=("numba", "python", "numpy"), default="numba",
@@ -158,8 +162,8 @@ def main(argv=None):
     report.write_json(os.path.join(args.out, JSON),
                       report.study_json(verdicts, finder_rows, config))
     names = draw(results, finder_rows, folder)
-    command = "python examples/optimizer_study.py" + (" --quick" if args.quick else "") + \
-        (f" --out {args.out}" if args.out != "runs/optimizer_study" else "")
+    where = {"runs/optimizer_study": "", "docs": " --commit"}.get(args.out, f" --out {args.out}")
+    command = "python examples/optimizer_study.py" + (" --quick" if args.quick else "") + where
     run = {"command": command, "mode": config["mode"], "figure_dir": FIGURES,
            "minutes": (time.perf_counter() - started) / 60,
            "machine": f"{os.cpu_count()} cores ({platform.machine()}, Python "

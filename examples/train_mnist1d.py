@@ -27,7 +27,9 @@ is reported, as the reference's last evaluation.
 import math
 import os
 
+import checkpoints
 import cli
+import learning_rates
 import loop
 import numpy as np
 import optimizers
@@ -40,7 +42,7 @@ from minigrad import data, nn
 #: The published test accuracies (the mnist1d README), in percent.
 PUBLISHED = {"logistic": 32, "mlp": 68, "cnn": 94, "gru": 91}
 MODELS = tuple(PUBLISHED)
-EPOCHS, BATCH_SIZE, LR = 200, 100, {"adam": 1e-2}
+EPOCHS, BATCH_SIZE = 200, 100
 
 
 # ------------------------------------------------------------------------------ the models
@@ -157,9 +159,12 @@ def train(name, dataset, args, out):
     """Train model ``name`` as ``args`` says; return loop.fit's Result and the task."""
     model = build_model(name, args.seed)
     optimizer = optimizers.build(args.optimizer, model.parameters(), args.lr, args.backend)
+    if not args.quiet:
+        print(f"{name}: {args.optimizer} at lr {args.lr:g}, {args.lr_reason}. ({args.backend} "
+              "backend)", flush=True)
     config = {**vars(args), "model": name, "out": out}
-    settings = loop.Settings(epochs=args.epochs, out=out, resume=args.resume, quiet=args.quiet,
-                             config=config)
+    settings = loop.Settings(epochs=args.epochs, out=out, resume=args.resume, force=args.force,
+                             quiet=args.quiet, config=config)
     task = MNIST1D(model, dataset, args.batch_size)
     return loop.fit(task, optimizer, settings), task
 
@@ -209,16 +214,19 @@ def parse_args(argv=None):
     which.add_argument("--model", choices=MODELS, default="cnn", help="the model to train")
     which.add_argument("--all", action="store_true",
                        help="train the four models; write the table (results.md) and a plot "
-                            "(test_accuracy.png) into --out (default: mnist1d-results)")
+                            "(test_accuracy.png) into --out (default: runs/mnist1d)")
     parser.add_argument("--data-seed", type=cli.non_negative_int, default=42,
                         help="seed of the generated data set (42: the published one)")
     parser.epilog = ("The reference recipe: 200 epochs of 40 batches = 8000 steps of Adam, "
-                     "lr 0.01. --lr: 0.01 for Adam, else the optimizer's usual rate.")
+                     "lr 0.01; the other optimizers' rates are in learning_rates.py.")
     args = parser.parse_args(argv)
-    args.lr = optimizers.resolve_lr(args.optimizer, args.lr, LR)
+    args.lr, args.lr_reason = learning_rates.choose("mnist1d", args.optimizer, args.lr)
     if args.all and args.out is None:
-        args.out = "mnist1d-results"
-    cli.check_resume(args)
+        args.out = os.path.join("runs", "mnist1d")
+    cli.check_out_flags(args)
+    for name in MODELS if args.all else (args.model,):
+        out = os.path.join(args.out, name) if args.all else args.out
+        checkpoints.check_out(out, args.resume, args.force)
     return args
 
 

@@ -1,7 +1,9 @@
 """What forward mode and second derivatives cost, against the passes they are built from.
 
-    python perf/bench_func.py            # ~1 min
-    python perf/bench_func.py --quick    # a few seconds
+    python perf/bench_func.py [--quick] [--threads N] [--out DIR | --commit]
+
+Writes func.json and func.txt (the printed table) into the output folder (perf/out, or
+perf/results with --commit).
 
 For an MLP (batch, in, hidden, out) with two hidden layers, in float32, timed round-robin in one
 process (medians over interleaved rounds, and the quartiles of the per-round ratios):
@@ -14,10 +16,11 @@ process (medians over interleaved rounds, and the quartiles of the per-round rat
   mode), against one forward-backward pass that gives the gradient (target: at most 5x).
 """
 
-import argparse
 import json
+import os
 import time
 
+import common  # first: it applies --threads before NumPy loads
 import numpy as np
 
 import minigrad
@@ -71,8 +74,12 @@ def setup(shape, seed=0):
             "forward+backward": forward_backward, "hvp": hvp}
 
 
-def time_round_robin(functions, rounds, seconds_per_turn):
-    """Seconds per call of each function, one sample per turn, timed in interleaved turns."""
+def time_rounds(functions, rounds, seconds_per_turn):
+    """Seconds per call of each function, one sample per turn, timed in interleaved turns.
+
+    Unlike ``common.time_round_robin`` this keeps every round's sample, for the per-round
+    ratios (jvp over forward in the same round) whose quartiles the table shows.
+    """
     samples = {name: [] for name in functions}
     for fn in functions.values():
         fn()  # warm up (and compile what Numba compiles)
@@ -90,19 +97,27 @@ def time_round_robin(functions, rounds, seconds_per_turn):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="the tiny MLP, few rounds")
+    parser = common.parser(__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds")
-    parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
     args = parser.parse_args(argv)
+    folder = common.results_dir(args)
+    with common.tee(os.path.join(folder, "func.txt")):
+        results = run(args)
+    with open(os.path.join(folder, "func.json"), "w") as file:
+        json.dump({"machine": common.machine_info(args.threads), "results": results}, file,
+                  indent=1)
+    print(f"wrote func.json and func.txt in {os.path.relpath(folder)}")
+
+
+def run(args):
+    """Time every shape; print the table and return its rows."""
     shapes = SHAPES[:1] if args.quick else SHAPES
     rounds = 3 if args.quick else args.rounds
     results = []
     print(f"{'MLP shape':<22}{'forward':>9}{'jvp':>9}{'ratio':>7}{'jvp(w)':>9}{'ratio':>7}"
           f"{'fwd+bwd':>9}{'hvp':>9}{'ratio':>7}   (ms; ratio quartiles)")
     for shape in shapes:
-        samples = time_round_robin(setup(shape), rounds, 0.02 if args.quick else 0.1)
+        samples = time_rounds(setup(shape), rounds, 0.02 if args.quick else 0.1)
         row = {"shape": list(shape), **{k: float(np.median(v)) for k, v in samples.items()}}
         for name, base in (("jvp", "forward"), ("jvp (weights)", "forward"),
                            ("hvp", "forward+backward")):
@@ -117,9 +132,7 @@ def main(argv=None):
               f"{row['jvp_ratio']:>7.2f}{row['jvp (weights)'] * 1e3:>9.3f}"
               f"{row['jvp (weights)_ratio']:>7.2f}{row['forward+backward'] * 1e3:>9.3f}"
               f"{row['hvp'] * 1e3:>9.3f}{row['hvp_ratio']:>7.2f}   {quartiles}")
-    if args.json:
-        with open(args.json, "w") as file:
-            json.dump({"results": results}, file, indent=1)
+    return results
 
 
 if __name__ == "__main__":

@@ -17,17 +17,21 @@ PyTorch is skipped when it is not installed. Usage:
 
     python perf/bench_mnist1d.py [--mode accuracy|speed|both] [--seeds 0 1 2]
         [--models logistic mlp cnn gru] [--steps 8000] [--speed-steps 1000] [--repeats 3]
-        [--json PATH] [--markdown PATH] [--blas-threads 1]
+        [--blas-threads 1] [--out DIR | --commit]
+
+Writes mnist1d.json (every number) and mnist1d.md (the tables) into the output folder
+(perf/out, or perf/results with --commit).
 
 ``--blas-threads`` caps NumPy's BLAS threads for minigrad (set before NumPy loads; default 1:
 these matrices are small, and two threads fighting other processes for two cores lose).
 """
 
-import argparse
 import json
 import os
 import sys
 import time
+
+import common  # first: where results go
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PUBLISHED = {"logistic": 32, "mlp": 68, "cnn": 94, "gru": 91}
@@ -35,16 +39,15 @@ BATCH, LR, EVAL_EVERY = 100, 1e-2, 250
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.parser(__doc__.split("\n\n")[0], timing=False)
     parser.add_argument("--mode", choices=["accuracy", "speed", "both"], default="both")
     parser.add_argument("--models", nargs="+", default=list(PUBLISHED), choices=list(PUBLISHED))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=8000, help="steps of an accuracy run")
     parser.add_argument("--speed-steps", type=int, default=1000, help="steps of a speed run")
     parser.add_argument("--repeats", type=int, default=3, help="speed runs per setting")
-    parser.add_argument("--blas-threads", type=int, default=1)
-    parser.add_argument("--json", metavar="PATH", help="write every number as JSON")
-    parser.add_argument("--markdown", metavar="PATH", help="write the tables as Markdown")
+    parser.add_argument("--blas-threads", type=int, default=1,
+                        help="NumPy's BLAS threads for minigrad")
     return parser.parse_args(argv)
 
 
@@ -273,12 +276,12 @@ def main(argv=None):
     text = "\n\n".join(report) + (f"\n\nLoad average (1, 5, 15 min) before {load[0]}, after "
                                   f"{load[1]}, on {os.cpu_count()} cores.")
     print("\n" + text)
-    if args.json:
-        with open(args.json, "w") as file:
-            json.dump(results, file, indent=2)
-    if args.markdown:
-        with open(args.markdown, "w") as file:
-            file.write(text + "\n")
+    folder = common.results_dir(args)
+    with open(os.path.join(folder, "mnist1d.json"), "w") as file:
+        json.dump(results, file, indent=2)
+    with open(os.path.join(folder, "mnist1d.md"), "w") as file:
+        file.write(text + "\n")
+    print(f"wrote mnist1d.json and mnist1d.md in {os.path.relpath(folder)}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ A step is what a training loop repeats:
   backward, and an SGD update (lr 0.01), with gradients cleared first.
 - RNN / LSTM / GRU (T, B, I, H): forward over the whole sequence, the mean of the output,
   backward (no optimizer update).
+- Conv1d (B, C, L, K): Conv1d(C, C, K) on x (B, C, L) that requires grad, the sum of the output
+  times a fixed random array, backward (no optimizer update).
 
 Implementations (the columns): minigrad; "numpy", the same computation written by hand in NumPy
 (the same BLAS calls with no graph: the floor for any NumPy-based framework; MLP and Elman RNN
@@ -42,6 +44,7 @@ MODELS = {
     "rnn": ([(50, 32, 16, 128), (200, 16, 8, 64), (20, 64, 64, 256)], 1, "T, B, I, H"),
     "lstm": ([(50, 32, 16, 128), (200, 16, 8, 64), (20, 64, 64, 256)], 0, "T, B, I, H"),
     "gru": ([(50, 32, 16, 128), (200, 16, 8, 64), (20, 64, 64, 256)], 0, "T, B, I, H"),
+    "conv1d": ([(100, 25, 20, 3)], 0, "B, C, L, K"),
 }
 LR = 0.01
 #: name -> (function(case) -> step or None, function(count) setting its threads, or None)
@@ -77,6 +80,19 @@ class Case:
         return [p.data.copy() for p in minigrad_mlp(self)[1]]
 
     @functools.cached_property
+    def conv_data(self):
+        """(x float32 (B, C, L), the random array r the output is multiplied by)."""
+        B, C, L, K = self.shape
+        rng = np.random.default_rng(self.seed)
+        return (rng.standard_normal((B, C, L)).astype(np.float32),
+                rng.standard_normal((B, C, L - K + 1)).astype(np.float32))
+
+    @functools.cached_property
+    def conv_weights(self):
+        """minigrad's initial Conv1d (weight, bias), for the others to copy."""
+        return [p.data.copy() for p in minigrad_conv(self)[1]]
+
+    @functools.cached_property
     def sequence(self):
         """The input sequence, float32 (T, B, I)."""
         T, B, I, H = self.shape
@@ -106,6 +122,25 @@ def minigrad_mlp(case):
     return step, list(model.parameters())
 
 
+def minigrad_conv(case):
+    """(step, parameters) of the Conv1d case in minigrad."""
+    import minigrad
+    from minigrad import nn
+
+    B, C, L, K = case.shape
+    minigrad.manual_seed(case.seed)
+    conv = nn.Conv1d(C, C, K)
+    x, r = case.conv_data
+    x, r = minigrad.tensor(x, requires_grad=True), minigrad.tensor(r)
+
+    def step():
+        conv.zero_grad()
+        x.grad = None
+        (conv(x) * r).sum().backward()
+
+    return step, list(conv.parameters())
+
+
 @implementation("minigrad")
 def minigrad_step(case):
     """minigrad's step for every model."""
@@ -114,6 +149,8 @@ def minigrad_step(case):
 
     if case.model == "mlp":
         return minigrad_mlp(case)[0]
+    if case.model == "conv1d":
+        return minigrad_conv(case)[0]
     T, B, I, H = case.shape
     minigrad.manual_seed(case.seed)
     layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[case.model](I, H)
@@ -223,6 +260,21 @@ def torch_step(case):
             loss.backward()
             opt.step()
             return loss
+
+        return step
+    if case.model == "conv1d":
+        B, C, L, K = case.shape
+        conv = torch.nn.Conv1d(C, C, K)
+        with torch.no_grad():
+            for p, w in zip(conv.parameters(), case.conv_weights):
+                p.copy_(torch.from_numpy(w.copy()))
+        x, r = case.conv_data
+        x, r = torch.from_numpy(x.copy()).requires_grad_(), torch.from_numpy(r)
+
+        def step():
+            conv.zero_grad()
+            x.grad = None
+            (conv(x) * r).sum().backward()
 
         return step
     T, B, I, H = case.shape

@@ -32,9 +32,12 @@ QUICK = {
     "perf/bench_train.py": ["--quick"],
     "perf/plot.py": [],
     "docs/update_readme.py": ["--quick"],
-    # On main, not yet on this branch: their quick forms, ready for the merge.
     "examples/curvature.py": ["--steps", "20", "--every", "10", "--iterations", "3"],
+    "examples/train_mnist1d.py": ["--epochs", "1", "--model", "logistic"],
+    "examples/optimizer_study.py": ["--quick", "--quiet"],
     "perf/bench_func.py": ["--quick"],
+    "perf/bench_mnist1d.py": ["--models", "logistic", "--seeds", "0", "--steps", "20",
+                              "--speed-steps", "10", "--repeats", "1"],
 }
 
 

@@ -1,4 +1,4 @@
-"""perf/bench_layers.py and perf/bench_mnist1d.py run, in their smallest configurations."""
+"""perf/bench_mnist1d.py runs, in its smallest configuration."""
 
 import json
 import subprocess
@@ -17,21 +17,11 @@ def run(script, *args):
     return result.stdout
 
 
-def test_bench_layers_times_a_conv_step(tmp_path):
-    out = tmp_path / "layers.json"
-    text = run("bench_layers.py", "--kinds", "conv1d", "--repeats", "1", "--json", out)
-    results = json.loads(out.read_text())
-    (row,) = results["rows"]
-    assert row["kind"] == "conv1d" and row["minigrad_ms"] > 0
-    assert "ratio = minigrad / best PyTorch" in text
-    assert set(results["load"]) == {"before", "after", "cores"}
-
-
 def test_bench_mnist1d_measures_accuracy_and_speed(tmp_path):
     pytest.importorskip("mnist1d")
-    out, table = tmp_path / "m1d.json", tmp_path / "m1d.md"
     run("bench_mnist1d.py", "--models", "logistic", "--seeds", "0", "--steps", "20",
-        "--speed-steps", "10", "--repeats", "1", "--json", out, "--markdown", table)
+        "--speed-steps", "10", "--repeats", "1", "--out", tmp_path)
+    out, table = tmp_path / "mnist1d.json", tmp_path / "mnist1d.md"
     results = json.loads(out.read_text())
     frameworks = {row["framework"] for row in results["accuracy"]}
     assert "minigrad" in frameworks

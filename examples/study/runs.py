@@ -82,7 +82,8 @@ def _evaluate(task):
 def _train_set_loss(task):
     """The loss over the whole training set (for the tasks that ask for it)."""
     with minigrad.no_grad():
-        return float(task.loss((minigrad.tensor(task.X), minigrad.tensor(task.y))).item())
+        return float(task.loss((minigrad.tensor(task.inputs),
+                                minigrad.tensor(task.targets))).item())
 
 
 def run_cell(spec, optimizer_name, lr, seed, backend="numba"):
