@@ -16,6 +16,7 @@ from minigrad.autograd import (
     no_grad,
     set_grad_enabled,
 )
+from minigrad.compile import compile  # noqa: E402 - after nn and optim, which it uses
 from minigrad.creation import (
     arange,
     full,
@@ -62,7 +63,8 @@ from minigrad.tensor import Tensor, get_default_dtype, set_default_dtype, tensor
 __version__ = "0.1.0"
 
 __all__ = [
-    "abs", "arange", "autograd", "broadcast_to", "clip", "concatenate", "data", "enable_grad",
+    "abs", "arange", "autograd", "broadcast_to", "clip", "compile", "concatenate", "data",
+    "enable_grad",
     "exp", "expand_dims", "full", "func", "Function", "get_default_dtype", "gradcheck",
     "GradcheckError", "gradgradcheck", "graph", "inference_mode", "is_grad_enabled", "jvpcheck",
     "load", "log", "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum", "mean",

@@ -184,19 +184,23 @@ class Tensor:
 
     def numpy(self):
         """The underlying ndarray (shared, not copied)."""
+        autograd.value_read(self, "numpy()")
         return self.data
 
     def item(self):
         """The single element as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item: the tensor has {self.data.size} elements, expected 1")
+        autograd.value_read(self, "item()")
         return self.data.item()
 
     def tolist(self):
         """The data as nested Python lists."""
+        autograd.value_read(self, "tolist()")
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
+        autograd.value_read(self, "numpy.asarray()")
         return self.data if dtype is None else self.data.astype(dtype)
 
     def __len__(self):
@@ -218,6 +222,7 @@ class Tensor:
             raise ValueError(
                 f"the truth value of a tensor with {self.data.size} elements is ambiguous"
             )
+        autograd.value_read(self, "bool()")
         return bool(self.data)
 
     # Hash by identity (== builds a boolean tensor instead of answering). The autograd engine

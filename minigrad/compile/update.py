@@ -1,0 +1,104 @@
+"""The optimizer update and gradient clipping inside a compiled step: the one place they are made.
+
+An optimizer step becomes one instruction, ``step(optimizer, grads)``: the replay gives each
+parameter its gradient, then calls ``optimizer.step()`` itself. That is the optimizer's own
+public behaviour, so schedulers, ``param_groups`` edits, ``load_state_dict`` and wrappers like
+Lookahead keep working between calls, with nothing of the optimizer copied here: its
+hyper-parameters are read by its own code at every call.
+
+When the optimizer's class exposes its update as one plain function over one parameter's
+arrays, ``update(param, grad, *state, **hyper_parameters, step)``, the step can go inside the
+compiled kernel instead, one call of that same function per parameter: ``update_function``
+says whether it can. Everything about that seam lives in this file, so that a change of the
+optimizers' internals touches nothing else.
+
+Gradient clipping (``nn.utils.clip_grad_norm_``, ``clip_grad_value_``) works on the ``.grad``
+arrays in place, which no operation shows; ``lower_clip`` writes the same arithmetic as
+primitives.
+"""
+
+import inspect
+import math
+
+import numpy as np
+
+from minigrad.compile.trace import refuse
+
+
+def update_function(optimizer):
+    """``(function, state names, hyper-parameter names)`` of a kernel-level seam, or None.
+
+    The seam is a class attribute ``update``: a plain function whose positional parameters are
+    ``param, grad`` and the state arrays (named as in ``optimizer.state[p]``), and whose
+    keyword-only parameters are the param group's hyper-parameters and ``step``.
+    """
+    function = getattr(type(optimizer), "update", None)
+    if not inspect.isfunction(function):
+        return None
+    parameters = inspect.signature(function).parameters.values()
+    positional = [p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD]
+    keywords = [p.name for p in parameters if p.kind is p.KEYWORD_ONLY]
+    if positional[:2] != ["param", "grad"] or (keywords and keywords[-1] != "step"):
+        return None
+    return function, tuple(positional[2:]), tuple(k for k in keywords if k != "step")
+
+
+def lower_step(xp, optimizer, grads, value_of):
+    """Record ``optimizer.step()`` with ``grads``: ``[(parameter, its gradient Value or None)]``.
+
+    One ``step`` instruction: the replay sets each ``p.grad`` to its Value (or None) and calls
+    ``optimizer.step()``. Its arguments are the gradients, so nothing that computes them is
+    dropped, and its position fixes when the parameters change.
+    """
+    args = [g for _, g in grads if g is not None]
+    xp.emit_many("step", args, [], optimizer=optimizer, grads=tuple(grads),
+                 label=type(optimizer).__name__, names=[value_of(p).name for p, _ in grads],
+                 has_grad=[g is not None for _, g in grads])
+
+
+def lower_clip(xp, kind, grads, args, kwargs):
+    """The clipped gradients (Values) of ``nn.utils.<kind>(params, *args, **kwargs)``.
+
+    The same arithmetic as ``nn/utils.py``, without its branch: ``g *= scale`` only where
+    scale < 1 becomes ``g * where(scale < 1, scale, 1)`` (multiplying by one changes nothing).
+    """
+    if kind == "clip_grad_value_":
+        (clip_value,) = _arguments(args, kwargs, ["clip_value"], {})
+        clip_value = float(clip_value)
+        return [xp.minimum(xp.maximum(g, -clip_value), clip_value) for g in grads]
+    max_norm, norm_type, error_if_nonfinite = _arguments(
+        args, kwargs, ["max_norm", "norm_type", "error_if_nonfinite"],
+        {"norm_type": 2.0, "error_if_nonfinite": False})
+    if error_if_nonfinite:
+        raise refuse("clip_grad_norm_(error_if_nonfinite=True) raises on a value; a replay "
+                     "cannot decide that")
+    max_norm, norm_type = float(max_norm), float(norm_type)
+    if norm_type <= 0:
+        raise refuse(f"clip_grad_norm_: norm_type must be > 0, got {norm_type}")
+    if math.isinf(norm_type):
+        total = None
+        for g in grads:
+            largest = xp.astype(xp.max(xp.abs(g)), np.float64)
+            total = largest if total is None else xp.maximum(total, largest)
+    else:
+        total = None
+        for g in grads:
+            norm = _vector_norm(xp, g, norm_type)
+            term = xp.abs(norm) ** norm_type
+            total = term if total is None else total + term
+        total = total ** (1 / norm_type)
+    scale = max_norm / (total + 1e-6)
+    return [g * xp.where(scale < 1, xp.astype(scale, g.dtype), g.dtype.type(1)) for g in grads]
+
+
+def _vector_norm(xp, g, norm_type):
+    """``np.linalg.norm(g.ravel(), norm_type)`` as primitives, as a float64 number."""
+    if norm_type == 2:
+        return xp.sqrt(xp.sum(g * g, dtype=np.float64))
+    return xp.sum(xp.abs(xp.astype(g, np.float64)) ** norm_type) ** (1 / norm_type)
+
+
+def _arguments(args, kwargs, names, defaults):
+    values = dict(zip(names, args, strict=False))
+    values.update(kwargs)
+    return [values[name] if name in values else defaults[name] for name in names]
