@@ -414,8 +414,7 @@ class Generator:
         fresh = []
         for instr in self.program.instrs:
             for value in instr.outs:
-                if value is not None and self.plan.home[id(value)] == "fresh" and \
-                        instr.op not in ("uniform",):
+                if value is not None and self.plan.home[id(value)] == "fresh":
                     fresh.append(value)
         return fresh
 
@@ -428,11 +427,8 @@ class Generator:
         if op == "uniform":
             out = instr.out
             self.bindings["random"] = None
-            destination = self.array(out)
-            if self.plan.home[id(out)] == "fresh":
-                return [f"{out.name} = random.generator().random({out.shape!r}, "
-                        f"dtype={type_name(out.dtype)})"]
-            return [f"random.generator().random(out={destination}, dtype={type_name(out.dtype)})"]
+            return [f"random.generator().random(out={self.array(out)}, "
+                    f"dtype={type_name(out.dtype)})  # minigrad's generator, as eager draws"]
         if op == "call":
             return self._call(instr)
         if op == "call_vjp":

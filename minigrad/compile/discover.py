@@ -11,6 +11,7 @@ import functools
 import types
 
 from minigrad.nn.module import Module
+from minigrad.tensor import Tensor
 
 
 def is_optimizer(obj):
@@ -21,14 +22,16 @@ def is_optimizer(obj):
 
 
 def reachable(fn, args=(), kwargs=None):
-    """``(modules, optimizers)``: named dicts ``{object: name}`` of what ``fn`` can reach."""
+    """``(modules, optimizers, tensors)`` that ``fn`` can reach, each a dict ``{object: name}``
+    (tensors: only those its closure and globals hold directly, such as a batch ``x``)."""
     roots = [(f"args[{i}]", a) for i, a in enumerate(args)]
     roots += [(name, value) for name, value in (kwargs or {}).items()]
     roots += _function_roots(fn)
     modules, optimizers, seen = {}, {}, set()
     for name, obj in roots:
         _visit(name, obj, modules, optimizers, seen, depth=2)
-    return modules, optimizers
+    tensors = {obj: name for name, obj in roots if isinstance(obj, Tensor)}
+    return modules, optimizers, tensors
 
 
 def _function_roots(fn):

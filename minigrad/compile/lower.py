@@ -19,7 +19,7 @@ import numpy as np
 
 from minigrad.compile import update
 from minigrad.compile.builder import Builder, NotLowerable
-from minigrad.compile.program import Program, Value
+from minigrad.compile.program import RESERVED, Program, Value
 from minigrad.compile.rules import FORWARD, backward_rule
 from minigrad.compile.trace import refuse
 from minigrad.tensor import Tensor
@@ -33,12 +33,15 @@ class Retry(Exception):
         self.cls = cls
 
 
-def lower(trace, name, inputs, param_names):
-    """The Program of ``trace``; ``inputs`` are ``(path, name, Tensor or ndarray)`` triples."""
+def lower(trace, name, inputs, param_names, tensors=()):
+    """The Program of ``trace``; ``inputs`` are ``(path, name, Tensor or ndarray)`` triples,
+    ``tensors`` those the step holds (their arrays, passed to an operation as a parameter,
+    are read from them at every call)."""
     opaque = set()
     while True:
         try:
-            return _Lowering(trace, name, inputs, param_names, frozenset(opaque)).run()
+            return _Lowering(trace, name, inputs, param_names, frozenset(opaque),
+                             tensors).run()
         except Retry as retry:
             opaque.add(retry.cls)
 
@@ -53,7 +56,7 @@ class _Op:
 
 
 class _Lowering:
-    def __init__(self, trace, name, inputs, param_names, opaque):
+    def __init__(self, trace, name, inputs, param_names, opaque, tensors):
         self.trace, self.opaque, self.param_names = trace, opaque, param_names
         self.program = Program(name)
         self.xp = Builder(self.program)
@@ -66,6 +69,7 @@ class _Lowering:
         self.leaves = {}        # id(leaf) -> leaf, every tensor whose .grad the step touched
         self.stepped = set()    # id(parameter) of parameters an optimizer updated
         self._short_names = {}
+        self.held = {id(t.data): t for t in tensors}  # arrays of tensors the step holds
         for path, arg_name, obj in inputs:
             array = obj.data if isinstance(obj, Tensor) else obj
             value = self.xp.new_value(array.shape, array.dtype, "input", name=arg_name)
@@ -73,6 +77,7 @@ class _Lowering:
             self.array_values[id(array)] = value
             if isinstance(obj, Tensor):
                 self.values[id(obj)] = value
+            self._short_names[arg_name] = 1
 
     def run(self):
         for event in self.trace.events:
@@ -103,8 +108,8 @@ class _Lowering:
         label = self.param_names.get(id(tensor))
         short = _short_name(label, tensor.requires_grad, self._short_names)
         value = self.xp.new_value(tensor.shape, tensor.dtype, "param", name=short,
-                                  label=label or ("tensor" if tensor.requires_grad else
-                                                  "constant tensor"))
+                                  label=label or ("a tensor" if tensor.requires_grad else
+                                                  "a tensor made in the step"))
         self.program.params.append((value, tensor))
         return value
 
@@ -112,6 +117,8 @@ class _Lowering:
         """An operation's parameter with its arrays as Values (inputs, or captured constants)."""
         if isinstance(value, np.ndarray):
             known = self.array_values.get(id(value))
+            if known is None and id(value) in self.held:
+                known = self.value_of(self.held[id(value)])
             return known if known is not None else self.xp.constant(value)
         if isinstance(value, tuple):
             return tuple(self._param(v) for v in value)
@@ -379,7 +386,12 @@ def _same_array(array, known, copied):
 
 
 def _short_name(label, requires_grad, taken):
-    """w0, b0, p0 for parameters (weight, bias, other), c0 for tensors read as data."""
+    """w0, b0, p0 for parameters (weight, bias, other); a tensor the step holds as a variable
+    keeps that name (``x``), others are d0, d1, ..."""
+    if not requires_grad and label and label.isidentifier() and label not in taken and \
+            not (label[0] in "tcwbpdsgfij" and label[1:].isdigit()) and label not in RESERVED:
+        taken[label] = 1
+        return label
     if not requires_grad:
         prefix = "d"
     else:

@@ -15,6 +15,10 @@ import numpy as np
 
 SECTIONS = ("forward", "backward", "update")
 
+#: Names the generated code uses itself: no value may take them.
+RESERVED = {"np", "numba", "jit", "run", "fail", "fit", "random", "xp_numpy", "status", "grads",
+            "k", "j", "CHECKS", "arenas", "a_ik"}
+
 # How each operation prints. Binary operators print as Python expressions; everything else as
 # a call, its static attributes after its arguments.
 _INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "gt": ">", "ge": ">=",

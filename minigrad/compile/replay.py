@@ -27,6 +27,7 @@ from minigrad.compile.codegen import Generator
 from minigrad.compile.discover import parameter_names, parameter_slots, reachable
 from minigrad.compile.loader import load
 from minigrad.compile.lower import lower
+from minigrad.compile.program import RESERVED
 from minigrad.compile.schedule import schedule
 from minigrad.compile.trace import CompileError, Recorder, Trace, refuse
 from minigrad.tensor import Tensor, get_default_dtype
@@ -59,6 +60,8 @@ class CompiledStep:
         self._reached = None   # (modules, optimizers) the step can reach
         self._roots = None     # what those were found through, to notice a rebinding
         self._warned = False
+        self._eager = None     # True when Numba is absent or disabled: the step runs eagerly
+        self._sources = _Sources(fn)
         functools.update_wrapper(self, fn, updated=())
 
     def __repr__(self):
@@ -66,7 +69,9 @@ class CompiledStep:
 
     # ------------------------------------------------------------------- calls
     def __call__(self, *args, **kwargs):
-        if numba_disabled() or not _numba_available():
+        if self._eager is None:  # decided at the first call, and kept
+            self._eager = numba_disabled() or not _numba_available()
+        if self._eager:
             if not self._warned:
                 self._warned = True
                 warnings.warn("minigrad.compile: Numba is absent or disabled, so the step runs "
@@ -109,16 +114,17 @@ class CompiledStep:
     # ------------------------------------------------------------ what it sees
     def _discover(self, args, kwargs):
         """Find the modules and optimizers (again, if the step's closure or globals moved)."""
-        roots = _root_bindings(self.fn)
+        roots = self._sources.now(args, kwargs)
         if self._roots is not None and len(roots) == len(self._roots) and \
                 all(map(is_, roots, self._roots)):
             return
         if self._roots is not None:
             self._entries.clear()
         self._roots = roots
-        modules, optimizers = reachable(self.fn, args, kwargs)
+        modules, optimizers, tensors = reachable(self.fn, args, kwargs)
         self._modules = modules
         self._optimizers = optimizers
+        self._tensors = tensors
         self._submodules = list({id(m): m for top in modules for m in top.modules()}.values())
         known = {}
         for module in modules:
@@ -130,14 +136,18 @@ class CompiledStep:
                     known[id(p)] = p
         self._known_params = list(known.values())
         self._param_names = parameter_names(modules)
+        for tensor, name in tensors.items():
+            self._param_names.setdefault(id(tensor), name)
 
     def _signature(self, args, kwargs):
         """What a replay depends on besides the arrays' values (see the module docstring)."""
-        parts = [_structure(args), _structure(kwargs), autograd.is_grad_enabled(),
-                 get_default_dtype(), tuple(map(_training, self._submodules)),
-                 tuple(g is None for g in map(_grad, self._known_params))]
+        parts = (tuple(map(_structure, args)), _structure(kwargs) if kwargs else None,
+                 autograd._state.grad_enabled, get_default_dtype(),
+                 tuple(map(_training, self._submodules)),
+                 tuple([g is None for g in map(_grad, self._known_params)]))
         try:
-            return tuple(parts)
+            hash(parts)
+            return parts
         except TypeError:
             raise refuse("the step's arguments must be Tensors, arrays, or hashable values "
                          "(numbers, strings, None); got an unhashable one") from None
@@ -201,7 +211,8 @@ class _Entry:
         self.slot_params = [p for _, _, p in slots]
         names = self.owner._param_names
         self.slot_labels = [names.get(id(p), n) for _, n, p in slots]
-        self.groups = [(optimizer, [list(g["params"]) for g in optimizer.param_groups])
+        self.groups = [(optimizer, len(optimizer.param_groups),
+                        [(g, list(g["params"])) for g in optimizer.param_groups])
                        for optimizer in self.owner._optimizers]
         self.template = _template(program.outputs)
 
@@ -219,11 +230,10 @@ class _Entry:
             raise refuse("the parameters with gradients changed since the step was traced "
                          "(requires_grad was switched on or off); call reset() on the compiled "
                          "step to trace it again")
-        for optimizer, groups in self.groups:
-            current = optimizer.param_groups
-            if len(current) != len(groups) or any(
-                    len(g["params"]) != len(p) or not all(map(is_, g["params"], p))
-                    for g, p in zip(current, groups, strict=False)):
+        for optimizer, count, groups in self.groups:
+            if len(optimizer.param_groups) != count or any(
+                    len(g["params"]) != len(params) or not all(map(is_, g["params"], params))
+                    for g, params in groups):
                 raise refuse(f"the parameters of {type(optimizer).__name__} changed since the "
                              "step was traced; call reset() on the compiled step to trace it "
                              "again")
@@ -252,7 +262,8 @@ def trace_and_lower(owner, args, kwargs):
         trace.result = owner.fn(*args, **kwargs)
     name = getattr(owner.fn, "__name__", "step")
     name = name if name.isidentifier() else "step"
-    program = lower(trace, name, _named_inputs(owner.fn, args, kwargs), owner._param_names)
+    program = lower(trace, name, _named_inputs(owner.fn, args, kwargs), owner._param_names,
+                    list(owner._tensors))
     return trace.result, program, trace
 
 
@@ -265,35 +276,52 @@ def _numba_available():
     return True
 
 
-def _root_bindings(fn):
-    """The objects ``fn``'s closure and named globals hold now (compared by identity)."""
-    roots = []
-    while isinstance(fn, functools.partial):
-        roots += list(fn.args) + list(fn.keywords.values())
-        fn = fn.func
-    if inspect.ismethod(fn):
-        roots.append(fn.__self__)
-        fn = fn.__func__
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return roots + [fn]
-    for cell in fn.__closure__ or ():
-        try:
-            roots.append(cell.cell_contents)
-        except ValueError:
-            roots.append(None)
-    namespace = fn.__globals__
-    roots += [namespace.get(name) for name in sorted(code.co_names) if name in namespace]
-    return roots
+class _Sources:
+    """Where ``fn`` finds what it uses: its closure's cells, the globals it names, ``self``.
+
+    ``now()`` lists the objects found there (and the call's non-array arguments), to be
+    compared by identity with the last call's: a rebound ``model`` or ``optimizer`` means the
+    step must be discovered and traced again.
+    """
+
+    def __init__(self, fn):
+        self.fixed = []
+        while isinstance(fn, functools.partial):
+            self.fixed += list(fn.args) + list(fn.keywords.values())
+            fn = fn.func
+        if inspect.ismethod(fn):
+            self.fixed.append(fn.__self__)
+            fn = fn.__func__
+        code = getattr(fn, "__code__", None)
+        self.cells = list(fn.__closure__ or ()) if code is not None else []
+        self.namespace = getattr(fn, "__globals__", {})
+        self.names = sorted(code.co_names) if code is not None else []
+        if code is None:
+            self.fixed.append(fn)
+
+    def now(self, args, kwargs):
+        roots = self.fixed + list(map(_contents, self.cells))
+        roots += map(self.namespace.get, self.names)
+        roots += [a for a in args if not isinstance(a, Tensor | np.ndarray)]
+        if kwargs:
+            roots += [a for a in kwargs.values() if not isinstance(a, Tensor | np.ndarray)]
+        return roots
+
+
+def _contents(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:  # not assigned yet
+        return None
 
 
 def _structure(obj):
     """A hashable description of an argument: arrays by shape and dtype, the rest by value."""
     if isinstance(obj, Tensor):
         data = obj.data
-        return ("T", data.shape, data.dtype.str, obj._requires_grad, data.flags.c_contiguous)
+        return (data.shape, data.dtype, obj._requires_grad)
     if isinstance(obj, np.ndarray):
-        return ("A", obj.shape, obj.dtype.str, obj.flags.c_contiguous)
+        return ("array", obj.shape, obj.dtype)
     if isinstance(obj, tuple | list):
         return (type(obj).__name__, tuple(_structure(o) for o in obj))
     if isinstance(obj, dict):
@@ -331,13 +359,9 @@ def _named_inputs(fn, args, kwargs):
     return found
 
 
-_RESERVED = {"np", "numba", "jit", "run", "fail", "fit", "random", "xp_numpy", "status",
-             "grads", "k", "j", "CHECKS"}
-
-
 def _identifier(name, taken):
     name = "".join(c if c.isalnum() or c == "_" else "_" for c in str(name)) or "arg"
-    if not name.isidentifier() or name in _RESERVED or name[0] in "tcwbpdsgfi" and \
+    if not name.isidentifier() or name in RESERVED or name[0] in "tcwbpdsgfij" and \
             name[1:].isdigit():
         name = f"in_{name}"
     while name in taken:

@@ -285,6 +285,8 @@ def _reserve(plan, key, dtype, size):
 def _home(plan, instr, value, consumers, group_of):
     if instr.op in VIEWS:
         return "view"
+    if instr.op == "uniform":
+        return "fresh" if id(value) in plan.escaping else "arena"  # drawn into its buffer
     if instr.op in PYTHON_OPS:
         return "python"
     if id(value) in plan.escaping:
