@@ -412,7 +412,7 @@ class Generator:
 
     def _fresh_values(self):
         fresh = []
-        for instr in self.program.instrs:
+        for instr in self.plan.instrs:
             for value in instr.outs:
                 if value is not None and self.plan.home[id(value)] == "fresh":
                     fresh.append(value)
@@ -438,7 +438,7 @@ class Generator:
         raise AssertionError(op)
 
     def _call(self, instr):
-        index = self.program.instrs.index(instr)
+        index = self.plan.instrs.index(instr)
         cls = instr.attrs["function"]
         self.bindings[f"F{index}"] = cls
         arguments = [self.array(a) for a in instr.args]
@@ -461,7 +461,7 @@ class Generator:
 
     def _call_vjp(self, instr):
         forward = instr.attrs["forward"]
-        index = self.program.instrs.index(forward)
+        index = self.plan.instrs.index(forward)
         self.bindings["xp_numpy"] = None
         self.bindings["fit"] = None
         inputs = [self.array(a) for a in forward.args]
@@ -474,7 +474,7 @@ class Generator:
         return lines
 
     def _step(self, instr):
-        index = self.program.instrs.index(instr)
+        index = self.plan.instrs.index(instr)
         self.bindings[f"OPT{index}"] = instr.attrs["optimizer"]
         lines = []
         for position, (param, value) in enumerate(instr.attrs["grads"]):

@@ -51,7 +51,7 @@ def load(source, bindings, plan):
 
 def _arena_view(arenas, plan, value_id):
     dtype, start = plan.offset[value_id]
-    value = next(v for i in plan.program.instrs for v in i.outs
+    value = next(v for i in plan.instrs for v in i.outs
                  if v is not None and id(v) == value_id)
     size = max(value.size, 1)
     return arenas[dtype][start:start + size].reshape(value.shape)

@@ -86,7 +86,22 @@ class _Lowering:
         self._finish_grads()
         self.program.outputs = self._output(self.trace.result)
         _eliminate_dead_code(self.program)
+        self._name_gradients()
         return self.program
+
+    def _name_gradients(self):
+        """Call the gradients the step leaves in ``.grad`` after their parameters: w0 -> dw0."""
+        order = {id(t): i for i, (_, t) in enumerate(self.program.params)}
+        self.program.grads_out.sort(key=lambda pair: order.get(id(pair[0]), len(order)))
+        for tensor, value in self.program.grads_out:
+            param = self.values.get(id(tensor))
+            if value is None or value.kind != "temp" or param is None or \
+                    not value.name.startswith("t"):
+                continue
+            name = f"d{param.name}"
+            if name not in self._short_names:
+                self._short_names[name] = 1
+                value.name = name
 
     # ------------------------------------------------------------------- values
     def value_of(self, tensor):
@@ -289,7 +304,7 @@ class _Lowering:
 
     def _clip(self, event):
         xp = self.xp
-        xp.section, xp.note = "backward", event.kind
+        xp.section, xp.note = "backward", event.function
         grads = []
         for p in event.params:
             value = self._current_grad(p, self._grad_now(p))
@@ -297,7 +312,7 @@ class _Lowering:
                 grads.append((p, value))
         if not grads:
             return
-        clipped = update.lower_clip(xp, event.kind, [g for _, g in grads], event.args,
+        clipped = update.lower_clip(xp, event.function, [g for _, g in grads], event.args,
                                     event.kwargs)
         for (p, _), value in zip(grads, clipped, strict=True):
             self.grads[id(p)] = value

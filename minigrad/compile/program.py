@@ -284,13 +284,16 @@ class Program:
         """The program as code, one line per operation, each with its type and origin."""
         header = ", ".join(f"{v.name}: {type_string(v.shape, v.dtype)}" for v, _ in self.inputs)
         lines = [f"def {self.name}({header}):"]
-        reads = [(v, t) for v, t in self.params] + [(v, t) for v, t in self.grads_in]
-        for value, _ in reads:
-            lines.append(f"    {value.name} = {value.label}{' ' * 4}# "
-                         f"{type_string(value.shape, value.dtype)}, read at every call")
+        reads = [v for v, _ in self.params] + [v for v, _ in self.grads_in]
+        if reads:
+            lines.append("    # read at every call:")
+        for value in reads:
+            source = "" if value.label == value.name else f" = {value.label}"
+            lines.append(f"    #   {value.name}: {type_string(value.shape, value.dtype)}{source}")
+        if self.consts:
+            lines.append("    # constants captured while tracing:")
         for value in self.consts:
-            lines.append(f"    {value.name} = constant{' ' * 4}# "
-                         f"{type_string(value.shape, value.dtype)}, captured while tracing")
+            lines.append(f"    #   {value.name}: {type_string(value.shape, value.dtype)}")
         section = None
         body = []
         for instr in self.instrs:

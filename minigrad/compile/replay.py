@@ -143,8 +143,7 @@ class CompiledStep:
         """What a replay depends on besides the arrays' values (see the module docstring)."""
         parts = (tuple(map(_structure, args)), _structure(kwargs) if kwargs else None,
                  autograd._state.grad_enabled, get_default_dtype(),
-                 tuple(map(_training, self._submodules)),
-                 tuple([g is None for g in map(_grad, self._known_params)]))
+                 tuple(map(_training, self._submodules)))
         try:
             hash(parts)
             return parts
@@ -177,7 +176,13 @@ class _Entry:
         self.programs.append(program)
         self.program = program
         if len(self.programs) >= TRACED_CALLS:
-            difference = checking.difference(self.programs[0], self.programs[-1])
+            first = self.programs[0]
+            if _reads_of(first) != _reads_of(program):
+                # The gradients the call found differ (none yet, then some to add to): that is
+                # a different start, not a different step. Trace again from this one.
+                self.programs = [program]
+                return result
+            difference = checking.difference(first, program)
             if difference:
                 raise refuse(f"the step did not do the same thing on its first two calls "
                              f"({difference}); it depends on something a replay cannot see "
@@ -249,6 +254,9 @@ class _Entry:
                              f"traced ({shape}, {dtype} -> {data.shape}, {data.dtype}); call "
                              "reset() on the compiled step to trace it again")
         grads_in = list(map(_grad, self.grad_in_tensors))
+        if any(g is None for g in grads_in):  # traced adding to gradients that are gone now
+            self.module, self.programs = None, []
+            return self._trace_call(args, kwargs)
         outputs, grads = self.run(*arrays, *datas, *grads_in)
         for tensor, grad in zip(self.grad_tensors, grads, strict=True):
             tensor.grad = grad
@@ -268,6 +276,12 @@ def trace_and_lower(owner, args, kwargs):
 
 
 # -------------------------------------------------------------------------- helpers
+def _reads_of(program):
+    """The tensors whose existing gradient ``program`` reads (to add to it)."""
+    return [id(t) for _, t in program.grads_in]
+
+
+
 def _numba_available():
     try:
         import numba  # noqa: F401

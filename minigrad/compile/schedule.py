@@ -56,6 +56,7 @@ class Schedule:
 
     def __init__(self, program):
         self.program = program
+        self.instrs = list(program.instrs)  # in the order they run (program's, a few moved)
         self.steps = []
         self.home = {}
         self.arena = {}    # dtype -> total elements
@@ -102,10 +103,10 @@ def kind_of(instr):
 def schedule(program):
     """Make the Schedule of ``program``."""
     plan = Schedule(program)
-    _hoist_random_draws(program)
+    _hoist_random_draws(plan)
     _split_steps(plan)
     _find_escaping(plan)
-    consumers = _consumers(program)
+    consumers = _consumers(plan)
     for step in plan.steps:
         if isinstance(step, Kernel):
             _fuse(step)
@@ -113,18 +114,19 @@ def schedule(program):
     return plan
 
 
-def _hoist_random_draws(program):
+def _hoist_random_draws(plan):
     """Random draws depend on nothing: do them first (in order), so they split no kernel.
     Checks of the call's class indices likewise go first, so they split no loop."""
-    draws = [i for i in program.instrs if i.op == "uniform"]
-    checks = [i for i in program.instrs if i.op == "check_index" and i.args[0].instr is None]
+    instrs = plan.instrs
+    draws = [i for i in instrs if i.op == "uniform"]
+    checks = [i for i in instrs if i.op == "check_index" and i.args[0].instr is None]
     first = {id(i) for i in draws + checks}
-    program.instrs[:] = draws + checks + [i for i in program.instrs if id(i) not in first]
+    plan.instrs = draws + checks + [i for i in instrs if id(i) not in first]
 
 
 def _split_steps(plan):
     kernel = None
-    for instr in plan.program.instrs:
+    for instr in plan.instrs:
         kind = kind_of(instr)
         if kind == "view":
             continue
@@ -158,16 +160,16 @@ def _find_escaping(plan):
     for _, value in program.grads_out:
         if value is not None:
             escaping.add(id(value))
-    for instr in program.instrs:
+    for instr in plan.instrs:
         if instr.op == "step":
             escaping.update(id(a) for a in instr.args)
     plan.escaping = escaping
 
 
-def _consumers(program):
+def _consumers(plan):
     """id(Value) -> list of (instruction, how): how is 'direct', 'view' or 'indirect'."""
     consumers = {}
-    for instr in program.instrs:
+    for instr in plan.instrs:
         how = "view" if instr.op in VIEWS else "direct"
         for position, arg in enumerate(instr.args):
             if arg is None:
@@ -252,18 +254,18 @@ def _assign_homes(plan, consumers):
         plan.home[id(value)] = "external"
     for value in program.consts:
         plan.home[id(value)] = "external"
-    for instr in program.instrs:
+    for instr in plan.instrs:
         for value in instr.outs:
             if value is None:
                 continue
             plan.home[id(value)] = _home(plan, instr, value, consumers, group_of)
     # An escaping view needs its base in a new array too (the caller gets a view of it).
-    for instr in program.instrs:
+    for instr in plan.instrs:
         if instr.op in VIEWS and id(instr.out) in plan.escaping:
             base = base_of(instr.out)
             if plan.home.get(id(base)) in ("arena", "scalar"):
                 plan.home[id(base)] = "fresh"
-    for instr in program.instrs:
+    for instr in plan.instrs:
         for value in instr.outs:
             if value is not None and plan.home[id(value)] == "arena":
                 _reserve(plan, id(value), value.dtype, value.size)

@@ -118,7 +118,7 @@ class Recorder:
         self._finish_backward()
         params = [parameters] if not isinstance(parameters, list | tuple) and hasattr(
             parameters, "grad") else list(parameters)
-        self.trace.events.append(Event("clip", kind=kind, params=params, args=args,
+        self.trace.events.append(Event("clip", function=kind, params=params, args=args,
                                        kwargs=kwargs))
         return original(params, *args, **kwargs)
 
