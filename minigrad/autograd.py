@@ -34,7 +34,8 @@ class _ThreadState(threading.local):
         # mode's tangent propagation (minigrad.func.jvp), minigrad.compile's recorder.
         self.watchers = ()
         # minigrad.compile's recorder also needs to know what no operation shows: each
-        # backward() (told before the engine runs it) and each value read into Python.
+        # backward() (told before the engine runs it and after) and each value read into
+        # Python.
         self.backward_watchers = ()
         self.read_watchers = ()
 
@@ -304,13 +305,16 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
     ``create_graph`` the gradients are Tensors recorded in a graph of their own (``.grad`` then
     holds a Tensor), so they can be differentiated again.
     """
-    for watch in _state.backward_watchers:
-        watch(roots, root_grads, retain_graph, create_graph, inputs)
+    watchers = _state.backward_watchers
+    for watch in watchers:
+        watch(roots, root_grads, retain_graph, create_graph, inputs, finished=False)
     only = None if inputs is None else set(inputs)
     for tensor, grad in _backpropagate(roots, root_grads, retain_graph, create_graph, only):
         if tensor.grad_fn is None or tensor._retains_grad:
             if only is None or tensor in only:
                 _accumulate(tensor, grad)
+    for watch in watchers:
+        watch(roots, root_grads, retain_graph, create_graph, inputs, finished=True)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

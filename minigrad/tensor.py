@@ -294,24 +294,25 @@ class Tensor:
     def __getitem__(self, index):
         return ops.getitem(self, index)
 
-    # Comparisons and logic give boolean tensors and carry no gradient.
+    # Comparisons and logic give boolean tensors and carry no gradient. A comparison reads the
+    # values it compares out of the graph (so it tells autograd.value_read).
     def __eq__(self, other):
-        return Tensor._constant(self.data == _raw(other))
+        return Tensor._constant(self.data == _compared(self, other, "=="))
 
     def __ne__(self, other):
-        return Tensor._constant(self.data != _raw(other))
+        return Tensor._constant(self.data != _compared(self, other, "!="))
 
     def __lt__(self, other):
-        return Tensor._constant(self.data < _raw(other))
+        return Tensor._constant(self.data < _compared(self, other, "<"))
 
     def __le__(self, other):
-        return Tensor._constant(self.data <= _raw(other))
+        return Tensor._constant(self.data <= _compared(self, other, "<="))
 
     def __gt__(self, other):
-        return Tensor._constant(self.data > _raw(other))
+        return Tensor._constant(self.data > _compared(self, other, ">"))
 
     def __ge__(self, other):
-        return Tensor._constant(self.data >= _raw(other))
+        return Tensor._constant(self.data >= _compared(self, other, ">="))
 
     def __and__(self, other):
         return Tensor._constant(self.data & _raw(other))
@@ -421,6 +422,16 @@ class Tensor:
 def _raw(value):
     """The ndarray behind a Tensor, or the value itself."""
     return value.data if isinstance(value, Tensor) else value
+
+
+def _compared(tensor, other, symbol):
+    """``other``'s array (or ``other``), after telling the read watchers that the comparison
+    ``symbol`` reads the values of ``tensor`` and ``other``."""
+    autograd.value_read(tensor, f"a comparison ({symbol})")
+    if isinstance(other, Tensor):
+        autograd.value_read(other, f"a comparison ({symbol})")
+        return other.data
+    return other
 
 
 def as_tensor(value, like=None):

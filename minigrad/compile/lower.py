@@ -70,6 +70,7 @@ class _Lowering:
         self.stepped = set()    # id(parameter) of parameters an optimizer updated
         self._short_names = {}
         self.held = {id(t.data): t for t in tensors}  # arrays of tensors the step holds
+        self.held_tensors = {id(t) for t in tensors}
         for path, arg_name, obj in inputs:
             array = obj.data if isinstance(obj, Tensor) else obj
             value = self.xp.new_value(array.shape, array.dtype, "input", name=arg_name)
@@ -114,7 +115,11 @@ class _Lowering:
             if tensor.grad_fn is not None:
                 raise refuse("the step uses a tensor computed before it was called, still "
                              "part of a graph; compute it inside the step or detach() it")
-            value = self._leaf_value(tensor)
+            if tensor.ndim == 0 and not tensor.requires_grad and id(tensor) not in \
+                    self.held_tensors:
+                value = self.xp.literal(tensor.data)  # a number the step made: in the code
+            else:
+                value = self._leaf_value(tensor)
         self.values[id(tensor)] = value
         return value
 
@@ -329,7 +334,9 @@ class _Lowering:
     def _read(self, event):
         """A value read into Python: allowed only for constants."""
         tensor = event.tensor
-        value = self.values.get(id(tensor)) or self.array_values.get(id(tensor.data))
+        value = self.values.get(id(tensor))
+        if value is None:
+            value = self.array_values.get(id(tensor.data))
         if value is None and not tensor.requires_grad:
             return  # a constant: reading it decides nothing that could change between calls
         raise refuse(f"the step reads a tensor's value with {event.how} at {event.where} "

@@ -71,8 +71,12 @@ class Recorder:
         self.trace.events.append(Event("op", fn=fn, inputs=tuple(inputs), result=result,
                                        params=dict(params)))
 
-    def on_backward(self, roots, root_grads, retain_graph, create_graph, inputs):
-        """Told of a backward() before the engine runs: keep the order it will visit."""
+    def on_backward(self, roots, root_grads, retain_graph, create_graph, inputs, finished):
+        """Told of a backward() before the engine runs (keep the order it will visit) and
+        after (keep the gradients it left)."""
+        if finished:
+            self._finish_backward()
+            return
         self._finish_backward()
         order = autograd.topological_order(roots)
         leaves = [t for t in order if t.grad_fn is None]
