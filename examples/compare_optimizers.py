@@ -78,7 +78,8 @@ def run_one(task_name, optimizer_name, args):
     optimizer = optimizers.build(optimizer_name, params, lr, args.backend)
     step_losses = []
     grad_clip = train_rnn.GRAD_CLIP if task_name == "rnn" else None
-    settings = loop.Settings(epochs=epochs, quiet=True, grad_clip=grad_clip)
+    settings = loop.Settings(epochs=epochs, quiet=True, grad_clip=grad_clip,
+                             compile=args.compile)
     result = loop.fit(task, optimizer, settings, on_step=step_losses.append)
     return {
         "lr": lr, "reason": reason, "epochs": epochs,

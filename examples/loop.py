@@ -34,7 +34,7 @@ METRICS = "metrics.json"
 CHECKPOINT_FORMAT = "minigrad-examples-checkpoint-1"
 #: Settings that may differ between a run and its resumption; any other change is refused,
 #: because the resumed run would no longer be the continuation of the first one.
-RESUMABLE_CHANGES = {"epochs", "out", "resume", "quiet"}
+RESUMABLE_CHANGES = {"epochs", "out", "resume", "quiet", "compile"}
 
 
 @dataclass
@@ -46,6 +46,7 @@ class Settings:
     resume: bool = False
     quiet: bool = False
     grad_clip: float | None = None  # clip the gradients' joint norm to this before each step
+    compile: bool = False  # run the training step through minigrad.compile
     config: dict = field(default_factory=dict)
 
 
@@ -191,7 +192,7 @@ def fit(task, optimizer, settings, scheduler=None, on_step=None):
             print(f"resuming from {checkpoint}: epoch {position[0]}, step {position[1]}")
     steps = task.num_batches()
     bar_enabled = show and sys.stderr.isatty()
-    params = list(model.parameters())
+    train_step = _train_step(task, optimizer, settings)
     started = time.perf_counter()
 
     with _StopOnCtrlC() as ctrl_c:
@@ -202,13 +203,7 @@ def fit(task, optimizer, settings, scheduler=None, on_step=None):
             bar = _Progress(steps, f"epoch {epoch + 1}/{settings.epochs}", bar_enabled)
             done = skip
             for batch in itertools.islice(task.batches(epoch), skip, None):
-                optimizer.zero_grad()
-                loss = task.loss(batch)
-                loss.backward()
-                if settings.grad_clip is not None:
-                    nn.utils.clip_grad_norm_(params, settings.grad_clip)
-                optimizer.step()
-                value = loss.item()
+                value = train_step(*batch).item()
                 loss_sum += value
                 done += 1
                 bar.update(done, loss_sum / done)
@@ -248,6 +243,26 @@ def fit(task, optimizer, settings, scheduler=None, on_step=None):
     if metrics_path is not None:
         _write_json(metrics_path, {"config": config, "final": final, "history": history})
     return Result(history, final, time.perf_counter() - started)
+
+
+def _train_step(task, optimizer, settings):
+    """The step ``fit`` repeats, on one batch: gradients, clipping, update; returns the loss.
+
+    With ``settings.compile`` it goes through ``minigrad.compile``: the first calls of each
+    batch shape run as written, later ones replay them compiled, with the same numbers.
+    """
+    params = list(task.model.parameters())
+
+    def train_step(*batch):
+        optimizer.zero_grad()
+        loss = task.loss(batch)
+        loss.backward()
+        if settings.grad_clip is not None:
+            nn.utils.clip_grad_norm_(params, settings.grad_clip)
+        optimizer.step()
+        return loss
+
+    return minigrad.compile(train_step) if settings.compile else train_step
 
 
 def _interrupted(checkpoint, model, optimizer, scheduler, config, position, history,

@@ -138,14 +138,15 @@ def main(argv=None):
     # continued with --resume --epochs M follows the same schedule as one started with M.
     scheduler = optim.lr_scheduler.ExponentialLR(optimizer, args.gamma)
     settings = loop.Settings(epochs=args.epochs, out=args.out, resume=args.resume,
-                             quiet=args.quiet, config=vars(args))
+                             quiet=args.quiet, compile=args.compile, config=vars(args))
     result = loop.fit(task, optimizer, settings, scheduler)
     final = result.final
     where = "training" if args.dataset == "spirals" else "test"
     extra = (f", held-out accuracy {final['test_accuracy']:.1%}"
              if "test_accuracy" in final else "")
     print(f"{args.dataset}: {where} accuracy {final['accuracy']:.1%} (loss {final['loss']:.4f})"
-          f"{extra} after {args.epochs} epochs; {result.seconds:.1f} s training with "
+          f"{extra} after {args.epochs} epochs; {result.seconds:.1f} s training"
+          f"{' (compiled)' if args.compile else ''} with "
           f"{args.optimizer} (lr {args.lr:g}, {args.backend} backend)")
 
 

@@ -297,7 +297,8 @@ def main(argv=None):
                       args.seed, text, args.train_size)
     optimizer = optimizers.build(args.optimizer, task.model.parameters(), args.lr, args.backend)
     settings = loop.Settings(epochs=args.epochs, out=args.out, resume=args.resume,
-                             quiet=args.quiet, grad_clip=GRAD_CLIP, config=vars(args))
+                             quiet=args.quiet, grad_clip=GRAD_CLIP, compile=args.compile,
+                             config=vars(args))
     result = loop.fit(task, optimizer, settings)
     final, how = result.final, f"{args.cell.upper()}, {args.optimizer} (lr {args.lr:g})"
     timing = f"{args.epochs} epochs; {result.seconds:.1f} s training"

@@ -16,7 +16,7 @@ from minigrad.autograd import (
     no_grad,
     set_grad_enabled,
 )
-from minigrad.compile import compile  # noqa: E402 - after nn and optim, which it uses
+from minigrad import compile  # noqa: E402 - a callable package: minigrad.compile(step)
 from minigrad.creation import (
     arange,
     full,

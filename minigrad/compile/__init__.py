@@ -29,7 +29,24 @@ edits work between calls), new shapes trace again, and the returned tensors are 
 call (they do not require grad). ``check=True`` runs every call eagerly too and compares.
 """
 
+import sys
+import types
+
 from minigrad.compile.replay import CompiledStep, compile
 from minigrad.compile.trace import CompileError
 
 __all__ = ["CompileError", "CompiledStep", "compile"]
+
+
+class _CallablePackage(types.ModuleType):
+    """This package, callable: ``minigrad.compile(fn)`` is ``minigrad.compile.compile(fn)``.
+
+    So the one name is both the function users call and the package whose modules they read
+    (``minigrad.compile.CompileError``, ``import minigrad.compile.trace``).
+    """
+
+    def __call__(self, fn=None, *, check=False):
+        return compile(fn, check=check)
+
+
+sys.modules[__name__].__class__ = _CallablePackage

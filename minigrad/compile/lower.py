@@ -157,6 +157,9 @@ class _Lowering:
         op = self._lowered(fn, inputs, params, result) or self._call(fn, inputs, params, result)
         self.ops[id(fn)] = op
         self.values[id(result)] = op.out
+        # Its array may come back as another operation's parameter (a reshaped target) or
+        # inside another tensor (detach()): either way it is this value.
+        self.array_values.setdefault(id(result.data), op.out)
 
     def _lowered(self, fn, inputs, params, result):
         """The operation as primitives (its forward rule), or None when it has none."""

@@ -431,7 +431,3 @@ def compile(fn=None, *, check=False):  # noqa: A001 - the name the issue asks fo
         return functools.partial(compile, check=check)
     return CompiledStep(fn, check=check)
 
-
-# ``minigrad.compile`` is this function (the package of the same name is reached through its
-# modules): give it the error class too, for ``except minigrad.compile.CompileError``.
-compile.CompileError = CompileError

@@ -80,22 +80,29 @@ def lower_clip(xp, kind, grads, args, kwargs):
         for g in grads:
             largest = xp.astype(xp.max(xp.abs(g)), np.float64)
             total = largest if total is None else xp.maximum(total, largest)
-    else:
-        total = None
-        for g in grads:
-            norm = _vector_norm(xp, g, norm_type)
-            term = xp.abs(norm) ** norm_type
-            total = term if total is None else total + term
-        total = total ** (1 / norm_type)
+    else:  # the norm of the per-tensor norms (each in its tensor's dtype, as NumPy's)
+        norms = [xp.astype(_vector_norm(xp, g, norm_type), np.float64) for g in grads]
+        total = _vector_norm(xp, norms, norm_type)
     scale = max_norm / (total + 1e-6)
-    return [g * xp.where(scale < 1, xp.astype(scale, g.dtype), g.dtype.type(1)) for g in grads]
+    factors = {}  # dtype -> where(scale < 1, scale, 1) in that dtype: g *= it
+    for g in grads:
+        if g.dtype not in factors:
+            factors[g.dtype] = xp.where(scale < 1, xp.astype(scale, g.dtype), g.dtype.type(1))
+    return [g * factors[g.dtype] for g in grads]
 
 
-def _vector_norm(xp, g, norm_type):
-    """``np.linalg.norm(g.ravel(), norm_type)`` as primitives, as a float64 number."""
-    if norm_type == 2:
-        return xp.sqrt(xp.sum(g * g, dtype=np.float64))
-    return xp.sum(xp.abs(xp.astype(g, np.float64)) ** norm_type) ** (1 / norm_type)
+def _vector_norm(xp, parts, norm_type):
+    """``np.linalg.norm`` (of order ``norm_type``) of ``parts``: one Value, or a list of
+    0-d Values taken as a vector."""
+    if not isinstance(parts, list):
+        if norm_type == 2:
+            return xp.sqrt(xp.sum(parts * parts, dtype=np.float64))
+        return xp.sum(xp.abs(xp.astype(parts, np.float64)) ** norm_type) ** (1 / norm_type)
+    total = None
+    for part in parts:
+        term = part * part if norm_type == 2 else xp.abs(part) ** norm_type
+        total = term if total is None else total + term
+    return xp.sqrt(total) if norm_type == 2 else total ** (1 / norm_type)
 
 
 def _arguments(args, kwargs, names, defaults):
