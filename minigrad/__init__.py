@@ -7,7 +7,7 @@
 array([2., 4.], dtype=float32)
 """
 
-from minigrad import autograd, data, func, graph, nn, optim
+from minigrad import autograd, compile, data, func, graph, nn, optim  # compile: callable
 from minigrad.autograd import (
     Function,
     enable_grad,
@@ -16,7 +16,6 @@ from minigrad.autograd import (
     no_grad,
     set_grad_enabled,
 )
-from minigrad import compile  # noqa: E402 - a callable package: minigrad.compile(step)
 from minigrad.creation import (
     arange,
     full,

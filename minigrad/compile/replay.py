@@ -29,7 +29,7 @@ from minigrad.compile.loader import load
 from minigrad.compile.lower import lower
 from minigrad.compile.program import RESERVED
 from minigrad.compile.schedule import schedule
-from minigrad.compile.trace import CompileError, Recorder, Trace, refuse
+from minigrad.compile.trace import Recorder, Trace, refuse
 from minigrad.tensor import Tensor, get_default_dtype
 
 _data, _grad, _training, _requires = (attrgetter("data"), attrgetter("grad"),
