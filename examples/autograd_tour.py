@@ -14,7 +14,9 @@ then walks the graph from L back to the leaves, multiplying local derivatives (t
     dL/dy = 2 (y - target),   dL/dz = dL/dy * (1 - y^2),   dL/dw = dL/dz * x,   dL/db = dL/dz
 
 The script prints the graph, every node's gradient next to that formula worked out by hand, and
-checks dL/dw[0] by central finite differences: (L(w0 + h) - L(w0 - h)) / 2h.
+checks dL/dw[0] by central finite differences: (L(w0 + h) - L(w0 - h)) / 2h. Last, it compiles a
+training step of the neuron (minigrad.compile) and prints the program it recorded: the forward
+operations, the backward pass written out as operations too, and the optimizer's step.
 """
 
 import argparse
@@ -101,6 +103,36 @@ def main(argv=None):
               "through backward")
     if error > 1e-6:
         raise cli.ExampleError(f"the finite difference disagrees with backward by {error:.1e}")
+    compiled_step(w.data.copy(), b.data.copy(), x, target)
+
+
+def compiled_step(w_start, b_start, x, target):
+    """A whole training step of the neuron, as minigrad.compile records and replays it.
+
+    The first calls run eagerly while a recorder writes down every operation, the backward
+    pass (each node's backward rule, as operations too) and the optimizer's step; later calls
+    run that program, its elementwise operations fused into compiled loops.
+    """
+    w = minigrad.tensor(w_start, requires_grad=True)
+    b = minigrad.tensor(b_start, requires_grad=True)
+    optimizer = minigrad.optim.SGD([w, b], lr=0.1)
+
+    @minigrad.compile
+    def train_step(x):
+        optimizer.zero_grad()
+        loss = build(w, b, x, target)["L"]
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    losses = [train_step(x).item() for _ in range(4)]
+    if not train_step.compiled:  # Numba absent or disabled: the step ran eagerly
+        return
+    print("\nA training step compiled (minigrad.compile): forward, backward and an SGD update, "
+          "one line per operation,\nas recorded once and replayed at every later call "
+          "(print(step.source) shows the loops made of it):")
+    print(train_step.program)
+    print(f"losses over four steps: {', '.join(f'{loss:.6f}' for loss in losses)}")
 
 
 if __name__ == "__main__":

@@ -52,12 +52,12 @@ def _result_dtype(op, kinds):
 
 
 def _is_identity(op, args, dtype):
-    """Whether ``op(*args)`` is one argument unchanged (x - 0, x * 1, 1 * x, x / 1).
+    """Whether ``op(*args)`` is one argument unchanged (x - 0, x * 1, 1 * x, x / 1, x ** 1).
 
     Not x + 0: in floating point -0.0 + 0.0 is +0.0, and the compiled step must compute what
     eager computes.
     """
-    if op not in ("sub", "mul", "div") or len(args) != 2:
+    if op not in ("sub", "mul", "div", "pow") or len(args) != 2:
         return False
     neutral = 0 if op == "sub" else 1
     for value, other, position in ((args[1], args[0], 1), (args[0], args[1], 0)):

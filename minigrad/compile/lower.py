@@ -91,7 +91,8 @@ class _Lowering:
         return self.program
 
     def _name_gradients(self):
-        """Call the gradients the step leaves in ``.grad`` after their parameters: w0 -> dw0."""
+        """Call the gradients the step leaves in ``.grad`` after their parameters (w0 -> dw0),
+        and number the other results in order: t0, t1, ..."""
         order = {id(t): i for i, (_, t) in enumerate(self.program.params)}
         self.program.grads_out.sort(key=lambda pair: order.get(id(pair[0]), len(order)))
         for tensor, value in self.program.grads_out:
@@ -103,6 +104,13 @@ class _Lowering:
             if name not in self._short_names:
                 self._short_names[name] = 1
                 value.name = name
+        count = 0
+        for instr in self.program.instrs:
+            for value in instr.outs:
+                if value is not None and value.kind == "temp" and value.name[:1] == "t" and \
+                        value.name[1:].isdigit():
+                    value.name = f"t{count}"
+                    count += 1
 
     # ------------------------------------------------------------------- values
     def value_of(self, tensor):
@@ -411,9 +419,9 @@ def _same_array(array, known, copied):
 
 
 def _short_name(label, requires_grad, taken):
-    """w0, b0, p0 for parameters (weight, bias, other); a tensor the step holds as a variable
-    keeps that name (``x``), others are d0, d1, ..."""
-    if not requires_grad and label and label.isidentifier() and label not in taken and \
+    """A tensor the step holds as a variable keeps that name (``x``, ``w``); parameters are
+    w0, b0, p0 (weight, bias, other), other tensors d0, d1, ..."""
+    if label and label.isidentifier() and label not in taken and \
             not (label[0] in "tcwbpdsgfij" and label[1:].isdigit()) and label not in RESERVED:
         taken[label] = 1
         return label
