@@ -304,6 +304,7 @@ def run(args):
         steps = {"minigrad": step, "numpy": numpy_mlp(shape, 0, [w.copy() for w in weights])}
         if torch:
             steps["torch"] = torch_mlp(shape, 0, weights)
+        steps.update(compiled_steps("mlp", shape, weights, args.quick))
         cases.append(("mlp", shape, steps))
     for kind in rnn_kinds:
         for shape in rnn_shapes:
@@ -312,6 +313,7 @@ def run(args):
                 steps["numpy"] = numpy_rnn(shape, 0)
             if torch:
                 steps["torch"] = torch_recurrent(kind, shape, 0)
+            steps.update(compiled_steps(kind, shape, None, args.quick))
             cases.append((kind, shape, steps))
 
     rows, ratios = [], []
@@ -327,6 +329,7 @@ def run(args):
             else None,
             "minigrad_vs_torch": mine / timings["torch"]["median_ms"] if "torch" in timings
             else None,
+            **compiled_ratios(timings),
         })
         print_case(model, shape, timings, ratios[-1])
     return {"machine": machine_info(threads), "rows": rows, "ratios": ratios}
@@ -339,10 +342,33 @@ def print_case(model, shape, timings, ratio):
     def factor(value):
         return f"{value:6.2f}x" if value is not None else "    n/a"
 
+    extra = "".join(f"  {name} {cell(name)} ms" for name in timings
+                    if name not in ("minigrad", "numpy", "torch"))
     print(f"{model:5s} {str(tuple(shape)):20s} minigrad {cell('minigrad')} ms  numpy "
           f"{cell('numpy')} ms  torch {cell('torch')} ms  vs numpy "
-          f"{factor(ratio['minigrad_vs_numpy'])}  vs torch {factor(ratio['minigrad_vs_torch'])}",
-          flush=True)
+          f"{factor(ratio['minigrad_vs_numpy'])}  vs torch {factor(ratio['minigrad_vs_torch'])}"
+          f"{extra}", flush=True)
+
+
+# ----------------------------------------------------------- compiled columns (one block)
+def compiled_steps(model, shape, weights, quick):
+    """The columns of perf/compiled_columns.py: minigrad compiled, and (not with --quick,
+    where compiling would take minutes) jax.jit and torch.compile where installed."""
+    import compiled_columns
+
+    case = compiled_columns.Case(model, shape, 0, weights)
+    names = ["minigrad compiled"] if quick else list(compiled_columns.COLUMNS)
+    steps = {name: compiled_columns.COLUMNS[name](case) for name in names}
+    return {name: step for name, step in steps.items() if step is not None}
+
+
+def compiled_ratios(timings):
+    """minigrad compiled against each other column: ``compiled_vs_<column>``."""
+    if "minigrad compiled" not in timings:
+        return {}
+    mine = timings["minigrad compiled"]["median_ms"]
+    return {f"compiled_vs_{name.replace(' ', '_').replace('.', '_')}": mine / t["median_ms"]
+            for name, t in timings.items() if name != "minigrad compiled"}
 
 
 def main(argv=None):

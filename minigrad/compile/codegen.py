@@ -73,10 +73,11 @@ def literal_code(number, dtype):
 class Generator:
     """Writes the module for one Schedule; ``bindings`` are the objects to bind after import."""
 
-    def __init__(self, plan, origin):
-        self.plan, self.program, self.origin = plan, plan.program, origin
+    def __init__(self, plan, origin, guards):
+        self.plan, self.program, self.origin, self.guards = plan, plan.program, origin, guards
         self.bindings = {}
-        self.lines = []
+        self._tensor_names = {}
+        self._groups = {}  # (id(optimizer), group index) -> number, for the updates' names
 
     # ------------------------------------------------------------------ module
     def module(self):
@@ -118,6 +119,9 @@ class Generator:
             if home in ("external", "python", "fresh") and value.name not in seen:
                 seen.add(value.name)
                 names.append(value.name)
+        for instr in kernel.instrs:
+            if instr.op == "update":
+                names += [n for n in self._update_names(instr)[1] if n not in names]
         dtypes = sorted({self.plan.offset[k][0].name for k in self._arena_keys(kernel)})
         return names + [f"arena_{d}" for d in dtypes]
 
@@ -166,6 +170,8 @@ class Generator:
             body.append(f"    return {code}")
         if group.kind == "matmul":
             return comment + self._matmul_accumulating(group.instrs[0])
+        if group.kind == "update":
+            return comment + [self._update_call(group.instrs[0], in_kernel=True)]
         for instr in group.instrs if group.kind == "loop" else ():
             if instr.op == "matmul":
                 body += self._matmul(instr, loops)
@@ -237,6 +243,94 @@ class Generator:
                 f"        a_ik = {self.load(a, ('i0', 'k'))}",
                 f"        for i1 in range({columns}):",
                 f"            {out.name}[i0, i1] += {product}"]
+
+    # ------------------------------------------------------------------ updates
+    def _update_names(self, instr):
+        """(function name, the names the driver reads for one update: state, hyper, step)."""
+        param, _ = instr.args
+        function = instr.attrs["function"]
+        name = f"UPDATE_{function.__name__}"
+        self.bindings[name] = ("update", function)
+        group = f"H{self._group_index(instr)}"
+        state = [f"S_{param.name}_{key}" for key in instr.attrs["state"] if key is not None]
+        hyper = [f"{group}_{key}" for key in instr.attrs["hyper"]]
+        return name, state + hyper + [f"STEP_{param.name}"]
+
+    def _group_index(self, instr):
+        """A number for the (optimizer, param group) pair of an update."""
+        key = (id(instr.attrs["optimizer"]), instr.attrs["group"])
+        return self._groups.setdefault(key, len(self._groups))
+
+    def _update_call(self, instr, in_kernel):
+        """One parameter's update: the optimizer's own update function on its arrays."""
+        param, grad = instr.args
+        function, names = self._update_names(instr)
+        size = param.size
+        if not in_kernel:  # a large tensor: the multi-threaded build, from the driver
+            self.bindings[f"{function}_{size}"] = ("update", instr.attrs["function"], size)
+            function = f"{function}_{size}"
+        state = iter(names)
+        arrays = [f"{next(state)}.reshape({size})" if key is not None else "None"
+                  for key in instr.attrs["state"]]
+        rest = [next(state) for _ in instr.attrs["hyper"]] + [next(state)]
+        grad_code = self.array(grad) if not in_kernel else self._array_in_kernel(grad)
+        param_code = param.name
+        return (f"{function}({param_code}.reshape({size}), {grad_code}.reshape({size}), "
+                f"{', '.join(arrays + rest)})")
+
+    def _array_in_kernel(self, value):
+        return value.name
+
+    def _update_reads(self, instrs):
+        """Driver lines reading what the updates of ``instrs`` take: hyper-parameters (checked
+        when they change, as step() checks them), state arrays and step counts."""
+        lines = []
+        done = set()
+        for instr in instrs:
+            optimizer, group = instr.attrs["optimizer"], instr.attrs["group"]
+            index = self._group_index(instr)
+            opt = self._optimizer_name(optimizer)
+            if index not in done:
+                done.add(index)
+                self.bindings[f"KEPT{index}"] = instr.attrs["kept"]
+                self.bindings["LAST"] = self.bindings.get("LAST") or {}
+                self.bindings["plain"] = None
+                self.bindings["check_group"] = None
+                hyper = instr.attrs["hyper"]
+                lines.append(f"G{index} = {opt}.param_groups[{group}]")
+                lines.append(f"H{index} = ({''.join(f'plain(G{index}[{k!r}]), ' for k in hyper)})")
+                lines.append(f"if H{index} != LAST.get({index}):  # changed: check as step() does")
+                lines.append(f"    check_group({opt}, G{index}, KEPT{index})")
+                lines.append(f"    LAST[{index}] = H{index}")
+                if hyper:
+                    lines.append(f"{''.join(f'H{index}_{k}, ' for k in hyper)}= H{index}")
+            param = instr.args[0]
+            tensor = self._tensor_name(instr.attrs["param"])
+            self.bindings["state_of"] = None
+            lines.append(f"S_{param.name} = state_of({opt}, {tensor}, KEPT{index})")
+            for key in instr.attrs["state"]:
+                if key is not None:
+                    lines.append(f"S_{param.name}_{key} = S_{param.name}[{key!r}]")
+            lines.append(f"STEP_{param.name} = S_{param.name}['step'] + 1")
+        return lines
+
+    def _update_writes(self, instrs):
+        """Driver lines after the updates ran: step counts, and versions (changed in place)."""
+        lines = []
+        for instr in instrs:
+            param = instr.args[0]
+            tensor = self._tensor_name(instr.attrs["param"])
+            lines.append(f"S_{param.name}['step'] = STEP_{param.name}")
+            lines.append(f"{tensor}._version += 1")
+        return lines
+
+    def _optimizer_name(self, optimizer):
+        for name, value in self.bindings.items():
+            if name.startswith("OPTIMIZER") and value is optimizer:
+                return name
+        name = f"OPTIMIZER{sum(1 for n in self.bindings if n.startswith('OPTIMIZER'))}"
+        self.bindings[name] = optimizer
+        return name
 
     def _reduction(self, instr, group, loops, pre, post, before, after, body):
         source, out = instr.args[0], instr.out
@@ -379,11 +473,19 @@ class Generator:
 
     # ------------------------------------------------------------------- driver
     def driver(self):
-        """``run(inputs..., params..., grads...)``: everything a call does, in order."""
+        """``call(args, kwargs)``: everything one replay does, in order.
+
+        Read the call's arrays and the parameters' (checking that nothing the program relies
+        on changed), run the kernels, BLAS calls, called operations and optimizer steps, then
+        hand out the results and the gradients. ``changed()`` and ``retrace()`` (bound from
+        replay.py) explain a failed check or ask for a new trace.
+        """
         program = self.program
-        args = [v.name for v, _ in program.inputs] + [v.name for v, _ in program.params] + \
-            [v.name for v, _ in program.grads_in]
-        lines = [f"def run({', '.join(args)}):"]
+        lines = ["def call(args, kwargs):",
+                 '    """One replay of the step: see the program in the docstring above."""']
+        for value, path in program.inputs:
+            lines.append(f"    {value.name} = {_path_code(path)}")
+        lines += self._reads_and_guards()
         check_instrs = [i for step in self.plan.steps if isinstance(step, Kernel)
                         for g in step.groups for i in g.instrs if i.op == "check_index"]
         checks = [self.array(i.args[0]) for i in check_instrs]
@@ -393,19 +495,81 @@ class Generator:
             lines.append(f"    {value.name} = np.empty({value.shape!r}, "
                          f"{type_name(value.dtype)})")
         for step in self.plan.steps:
+            updates = [i for i in (step.instrs if isinstance(step, Kernel) else [step])
+                       if i.op == "update"]
+            lines += [f"    {line}" for line in self._update_reads(updates)]
             if isinstance(step, Kernel):
                 lines.append(f"    status = {step.name}({', '.join(step.args)})")
                 lines.append("    if status:")
                 lines.append(f"        fail(status, ({''.join(c + ', ' for c in checks)}), CHECKS)")
             else:
                 lines += [f"    {line}" for line in self._python_step(step)]
-        outputs = [self._escape(v) for v in _leaves(program.outputs)]
-        grads = [self._escape(v) if v is not None else "None" for _, v in program.grads_out]
-        lines.append(f"    return ({''.join(o + ', ' for o in outputs)}), "
-                     f"({''.join(g + ', ' for g in grads)})")
+            lines += [f"    {line}" for line in self._update_writes(updates)]
+        for tensor, value in program.grads_out:
+            name = self._tensor_name(tensor)
+            lines.append(f"    {name}.grad = {'None' if value is None else self._escape(value)}")
+        lines.append(f"    return {self._outputs(program.outputs)}")
         for name in self._arena_names():
             self.bindings.setdefault(name, None)
         return "\n".join(lines)
+
+    def _tensor_name(self, tensor):
+        """The module-level name a tensor the program reads or writes is bound to."""
+        if id(tensor) not in self._tensor_names:
+            value = next((v for v, t in self.program.params + self.program.grads_in
+                          if t is tensor and v.kind == "param"), None)
+            name = f"T_{value.name}" if value is not None else f"T{len(self._tensor_names)}"
+            self._tensor_names[id(tensor)] = name
+            self.bindings[name] = tensor
+        return self._tensor_names[id(tensor)]
+
+    def _reads_and_guards(self):
+        """Read the parameters and gradients; check what a replay assumes of them."""
+        program, guards = self.program, self.guards
+        lines = []
+        for value, tensor in program.params:
+            lines.append(f"    {value.name} = {self._tensor_name(tensor)}.data")
+        for value, tensor in program.grads_in:
+            lines.append(f"    {value.name} = {self._tensor_name(tensor)}.grad")
+        conditions = [f"{v.name}.shape != {v.shape!r} or {v.name}.dtype != "
+                      f"{type_name(v.dtype)}" for v, _ in program.params]
+        for index, (module, name, param) in enumerate(guards.slots):
+            self.bindings[f"M{index}"] = module
+            conditions.append(f"M{index}.{name} is not {self._tensor_name(param)}")
+        for tensor in guards.leaves:
+            flag = "True" if tensor._requires_grad else "False"
+            conditions.append(f"{self._tensor_name(tensor)}._requires_grad is not {flag}")
+        for index, (optimizer, groups) in enumerate(guards.optimizers):
+            self.bindings[f"OPTIMIZER{index}"] = optimizer
+            self.bindings[f"GROUPS{index}"] = groups
+            conditions.append(f"not same_groups(OPTIMIZER{index}.param_groups, GROUPS{index})")
+        self.bindings["same_groups"] = None
+        self.bindings["changed"] = None
+        self.bindings["retrace"] = None
+        if conditions:
+            lines.append("    if (" + "\n            or ".join(conditions) + "):")
+            lines.append("        changed()  # raises, naming what changed since the trace")
+        if program.grads_in:
+            names = " or ".join(f"{v.name} is None" for v, _ in program.grads_in)
+            lines.append(f"    if {names}:")
+            lines.append("        return retrace(args, kwargs)  # traced adding to gradients")
+        return lines
+
+    def _outputs(self, outputs):
+        """Code building the returned structure: new Tensors around the results."""
+        if hasattr(outputs, "kind") and hasattr(outputs, "shape"):
+            self.bindings["Tensor"] = None
+            return f"Tensor._constant({self._escape(outputs)})"
+        if isinstance(outputs, tuple):
+            inner = [self._outputs(o) for o in outputs]
+            return f"({''.join(i + ', ' for i in inner)})"
+        if isinstance(outputs, list):
+            return f"[{', '.join(self._outputs(o) for o in outputs)}]"
+        if isinstance(outputs, dict):
+            return "{" + ", ".join(f"{k!r}: {self._outputs(v)}" for k, v in outputs.items()) + "}"
+        if outputs is None or isinstance(outputs, str):
+            return repr(outputs)
+        return self._tensor_name(outputs)  # a Tensor returned as it is
 
     def _arena_names(self):
         return [f"arena_{dtype.name}" for dtype in self.plan.arena]
@@ -435,6 +599,8 @@ class Generator:
             return self._call_vjp(instr)
         if op == "step":
             return self._step(instr)
+        if op == "update":
+            return [self._update_call(instr, in_kernel=False)]
         raise AssertionError(op)
 
     def _call(self, instr):
@@ -477,15 +643,16 @@ class Generator:
         index = self.plan.instrs.index(instr)
         self.bindings[f"OPT{index}"] = instr.attrs["optimizer"]
         lines = []
-        for position, (param, value) in enumerate(instr.attrs["grads"]):
-            self.bindings[f"P{index}_{position}"] = param
-            lines.append(f"P{index}_{position}.grad = "
+        for param, value in instr.attrs["grads"]:
+            lines.append(f"{self._tensor_name(param)}.grad = "
                          f"{'None' if value is None else self.array(value)}")
         lines.append(f"OPT{index}.step()  # {instr.attrs['label']}.step(), its own code")
         return lines
 
     def array(self, value):
         """Code for ``value`` as a NumPy array in the driver."""
+        if value.kind == "const":
+            self.bindings[value.name] = value.constant
         if value.kind == "literal":
             return f"np.asarray({literal_code(value.constant, value.dtype)})"
         home = self.plan.home[id(value)]
@@ -572,15 +739,11 @@ def _out_by_id(kernel, key):
     raise KeyError(key)
 
 
-def _leaves(outputs):
-    """The Values of the returned structure, in order (Tensors returned as they are skipped)."""
-    if hasattr(outputs, "kind") and hasattr(outputs, "shape"):
-        return [outputs]
-    if isinstance(outputs, tuple | list):
-        return [v for o in outputs for v in _leaves(o)]
-    if isinstance(outputs, dict):
-        return [v for o in outputs.values() for v in _leaves(o)]
-    return []
+def _path_code(path):
+    """Code reading an argument's array: ``args[0].data``, ``kwargs['x']``, ``args[1][0].data``."""
+    where, *keys, kind = path
+    code = where + "".join(f"[{key!r}]" for key in keys)
+    return f"{code}.data" if kind == "tensor" else code
 
 
 def _indent_program(program):

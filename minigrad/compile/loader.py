@@ -15,8 +15,9 @@ import tempfile
 import numpy as np
 
 from minigrad import random
-from minigrad.compile import runtime
+from minigrad.compile import runtime, update
 from minigrad.ops import xp_numpy
+from minigrad.tensor import Tensor
 
 
 def cache_dir():
@@ -36,7 +37,9 @@ def load(source, bindings, plan):
     sys.modules.setdefault(name, module)
     spec.loader.exec_module(module)
     arenas = {dtype: np.empty(max(size, 1), dtype) for dtype, size in plan.arena.items()}
-    shared = {"random": random, "xp_numpy": xp_numpy, "fit": runtime.fit, "fail": runtime.fail}
+    shared = {"random": random, "xp_numpy": xp_numpy, "fit": runtime.fit, "fail": runtime.fail,
+              "same_groups": runtime.same_groups, "Tensor": Tensor, "plain": runtime.plain,
+              "check_group": runtime.check_group, "state_of": runtime.state_of}
     for key, value in bindings.items():
         if key.startswith("arena_"):
             value = arenas[np.dtype(key[len("arena_"):])]
@@ -44,6 +47,8 @@ def load(source, bindings, plan):
             value = shared[key]
         elif isinstance(value, tuple) and len(value) == 2 and value[0] == "arena":
             value = _arena_view(arenas, plan, value[1])
+        elif isinstance(value, tuple) and value and value[0] == "update":
+            value = update.compiled_update(value[1], value[2] if len(value) > 2 else 0)
         setattr(module, key, value)
     module.arenas = arenas
     return module

@@ -218,6 +218,10 @@ def format_instr(instr):
     elif op == "call_vjp":
         forward = attrs["forward"]
         text = f"vjp[{forward.attrs['function'].__name__}]({args[0]})"
+    elif op == "update":
+        state = [key for key in attrs["state"] if key is not None]
+        text = (f"{attrs['label']}.update({', '.join(args + state)}, group "
+                f"{attrs['group']})  # in place")
     elif op == "step":
         grads = iter(args)
         given = [f"{name}.grad={next(grads) if has else 'None'}"

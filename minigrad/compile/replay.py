@@ -23,6 +23,7 @@ import numpy as np
 from minigrad import autograd
 from minigrad._numba import numba_disabled
 from minigrad.compile import check as checking
+from minigrad.compile import runtime
 from minigrad.compile.codegen import Generator
 from minigrad.compile.discover import parameter_names, parameter_slots, reachable
 from minigrad.compile.loader import load
@@ -167,7 +168,10 @@ class _Entry:
             return self._trace_call(args, kwargs)
         if self.owner.check:
             return checking.side_by_side(self, args, kwargs)
-        return self.replay(args, kwargs)
+        try:
+            return self.call(args, kwargs)
+        except runtime.StateChanged:  # hyper-parameters that call for other optimizer state
+            return self._retrace(args, kwargs)
 
     # ------------------------------------------------------------------ tracing
     def _trace_call(self, args, kwargs):
@@ -193,74 +197,71 @@ class _Entry:
 
     def _compile(self, program):
         plan = schedule(program)
-        generator = Generator(plan, getattr(self.owner.fn, "__qualname__", "step"))
+        self.guard_info = _Guards(self.owner, program)
+        generator = Generator(plan, getattr(self.owner.fn, "__qualname__", "step"),
+                              self.guard_info)
         self.source = generator.module()
         self.module = load(self.source, generator.bindings, plan)
-        self.run = self.module.run
-        self._prepare_replay(program)
+        self.module.changed = self.guards
+        self.module.retrace = self._retrace
+        self.call = self.module.call
         self.programs = []
 
-    def _prepare_replay(self, program):
-        """Everything a replay needs, precomputed: getters, tensors, guards."""
-        self.input_paths = [path for _, path in program.inputs]
-        self.param_tensors = [t for _, t in program.params]
-        self.grad_in_tensors = [t for _, t in program.grads_in]
-        self.grad_tensors = [t for t, _ in program.grads_out]
-        self.shapes = [(t.data.shape, t.data.dtype) for t in self.param_tensors]
-        leaves = {id(t): t for t in self.param_tensors + self.grad_tensors}
-        self.leaves = list(leaves.values())
-        self.requires = [t._requires_grad for t in self.leaves]
-        slots = parameter_slots(self.owner._modules, self.leaves)
-        self.slot_modules = [m for m, _, _ in slots]
-        self.slot_names = [n for _, n, _ in slots]
-        self.slot_params = [p for _, _, p in slots]
-        names = self.owner._param_names
-        self.slot_labels = [names.get(id(p), n) for _, n, p in slots]
-        self.groups = [(optimizer, len(optimizer.param_groups),
-                        [(g, list(g["params"])) for g in optimizer.param_groups])
-                       for optimizer in self.owner._optimizers]
-        self.template = _template(program.outputs)
+    def _retrace(self, args, kwargs):
+        """Trace again (the gradients the program adds to are gone): back to eager calls."""
+        self.module, self.programs = None, []
+        return self._trace_call(args, kwargs)
 
     # ------------------------------------------------------------------- replay
     def guards(self):
-        """Raise if the state the program was traced with has changed under it."""
-        if not all(map(is_, map(getattr, self.slot_modules, self.slot_names), self.slot_params)):
-            for module, name, param, label in zip(self.slot_modules, self.slot_names,
-                                                  self.slot_params, self.slot_labels,
-                                                  strict=True):
-                if getattr(module, name) is not param:
-                    raise refuse(f"parameter {label} was replaced since the step was traced; "
-                                 "call reset() on the compiled step to trace it again")
-        if list(map(_requires, self.leaves)) != self.requires:
-            raise refuse("the parameters with gradients changed since the step was traced "
-                         "(requires_grad was switched on or off); call reset() on the compiled "
-                         "step to trace it again")
-        for optimizer, count, groups in self.groups:
-            if len(optimizer.param_groups) != count or any(
-                    len(g["params"]) != len(params) or not all(map(is_, g["params"], params))
-                    for g, params in groups):
+        """Raise, naming it, the change that made the generated checks fail."""
+        info = self.guard_info
+        for module, name, param in info.slots:
+            if getattr(module, name) is not param:
+                label = self.owner._param_names.get(id(param), name)
+                raise refuse(f"parameter {label} was replaced since the step was traced; "
+                             "call reset() on the compiled step to trace it again")
+        for tensor, flag in zip(info.leaves, info.requires, strict=True):
+            if tensor._requires_grad != flag:
+                raise refuse("the parameters with gradients changed since the step was traced "
+                             "(requires_grad was switched on or off); call reset() on the "
+                             "compiled step to trace it again")
+        for optimizer, groups in info.optimizers:
+            if not runtime.same_groups(optimizer.param_groups, groups):
                 raise refuse(f"the parameters of {type(optimizer).__name__} changed since the "
                              "step was traced; call reset() on the compiled step to trace it "
                              "again")
+        for value, tensor in self.program.params:
+            data = tensor.data
+            if data.shape != value.shape or data.dtype != value.dtype:
+                raise refuse(f"a parameter's data changed shape or dtype since the step was "
+                             f"traced ({value.shape}, {value.dtype} -> {data.shape}, "
+                             f"{data.dtype}); call reset() on the compiled step to trace it "
+                             "again")
+        raise refuse("the state the step was traced with changed")
 
     def replay(self, args, kwargs):
         """Run the compiled program on this call's arrays; return what ``fn`` would."""
-        self.guards()
-        arrays = [_get(args, kwargs, path) for path in self.input_paths]
-        datas = list(map(_data, self.param_tensors))
-        for data, (shape, dtype) in zip(datas, self.shapes, strict=True):
-            if data.shape != shape or data.dtype != dtype:
-                raise refuse(f"a parameter's data changed shape or dtype since the step was "
-                             f"traced ({shape}, {dtype} -> {data.shape}, {data.dtype}); call "
-                             "reset() on the compiled step to trace it again")
-        grads_in = list(map(_grad, self.grad_in_tensors))
-        if any(g is None for g in grads_in):  # traced adding to gradients that are gone now
-            self.module, self.programs = None, []
-            return self._trace_call(args, kwargs)
-        outputs, grads = self.run(*arrays, *datas, *grads_in)
-        for tensor, grad in zip(self.grad_tensors, grads, strict=True):
-            tensor.grad = grad
-        return _rebuild(self.template, iter(outputs))
+        return self.call(args, kwargs)
+
+
+class _Guards:
+    """What a replay checks before it runs (the generated code reads these).
+
+    ``slots``: (module, attribute, parameter) for every place a module holds a parameter the
+    program reads; ``leaves`` and ``requires``: the tensors whose gradients it computes or
+    reads, and their ``requires_grad`` then; ``optimizers``: (optimizer, the parameters of each
+    of its groups then).
+    """
+
+    def __init__(self, owner, program):
+        leaves = {id(t): t for _, t in program.params}
+        leaves.update((id(t), t) for t, _ in program.grads_out)
+        self.leaves = list(leaves.values())
+        self.requires = [t._requires_grad for t in self.leaves]
+        self.slots = parameter_slots(owner._modules, self.leaves)
+        self.optimizers = [(optimizer, [list(g["params"]) for g in optimizer.param_groups])
+                           for optimizer in owner._optimizers]
 
 
 def trace_and_lower(owner, args, kwargs):
@@ -358,7 +359,7 @@ def _named_inputs(fn, args, kwargs):
     def walk(obj, path, name):
         if isinstance(obj, Tensor | np.ndarray):
             label = _identifier(name, taken)
-            found.append((path, label, obj))
+            found.append(((*path, "tensor" if isinstance(obj, Tensor) else "array"), label, obj))
         elif isinstance(obj, tuple | list):
             for i, item in enumerate(obj):
                 walk(item, (*path, i), f"{name}_{i}")
@@ -382,38 +383,6 @@ def _identifier(name, taken):
         name += "_"
     taken.add(name)
     return name
-
-
-def _get(args, kwargs, path):
-    obj = args if path[0] == "args" else kwargs
-    for key in path[1:]:
-        obj = obj[key]
-    return obj.data if isinstance(obj, Tensor) else obj
-
-
-def _template(outputs):
-    """The returned structure with a marker where each output Value goes."""
-    if hasattr(outputs, "kind") and hasattr(outputs, "shape"):
-        return _Slot
-    if isinstance(outputs, tuple | list):
-        return type(outputs)(_template(o) for o in outputs)
-    if isinstance(outputs, dict):
-        return {k: _template(v) for k, v in outputs.items()}
-    return outputs
-
-
-class _Slot:
-    """Where a computed output goes in the returned structure."""
-
-
-def _rebuild(template, arrays):
-    if template is _Slot:
-        return Tensor._constant(next(arrays))
-    if isinstance(template, tuple | list):
-        return type(template)(_rebuild(t, arrays) for t in template)
-    if isinstance(template, dict):
-        return {k: _rebuild(v, arrays) for k, v in template.items()}
-    return template
 
 
 def compile(fn=None, *, check=False):  # noqa: A001 - the name the issue asks for

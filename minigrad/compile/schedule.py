@@ -17,6 +17,7 @@ the caller keeps (``fresh``: results, gradients), or the array the call provides
 
 import numpy as np
 
+from minigrad.compile import update
 from minigrad.compile.builder import ELEMENTWISE, REDUCTIONS, VIEWS
 
 # A matmul this large (M * N * K multiply-adds) or larger runs in BLAS; smaller ones as loops
@@ -95,6 +96,8 @@ def kind_of(instr):
         return "view"
     if instr.op in PYTHON_OPS:
         return "python"
+    if instr.op == "update":
+        return "loop" if update.runs_in_kernel(instr) else "python"
     if instr.op == "matmul":
         return "blas" if is_blas(instr) else "loop"
     return "loop"
@@ -186,8 +189,8 @@ def _fuse(kernel):
         if instr.op == "matmul":
             group = Group(instr.out.shape, "loop" if matmul_form(instr) == "dot" else "matmul")
             kernel.groups.append(group)
-        elif instr.op == "check_index":
-            group = Group(instr.args[0].shape, "check")
+        elif instr.op in ("check_index", "update"):
+            group = Group(instr.args[0].shape, "check" if instr.op == "check_index" else "update")
             kernel.groups.append(group)
         elif instr.op in REDUCTIONS:
             source = instr.args[0]

@@ -46,14 +46,74 @@ def update_function(optimizer):
 def lower_step(xp, optimizer, grads, value_of):
     """Record ``optimizer.step()`` with ``grads``: ``[(parameter, its gradient Value or None)]``.
 
-    One ``step`` instruction: the replay sets each ``p.grad`` to its Value (or None) and calls
-    ``optimizer.step()``. Its arguments are the gradients, so nothing that computes them is
-    dropped, and its position fixes when the parameters change.
+    With the kernel-level seam, one ``update`` instruction per parameter with a gradient (the
+    optimizer's update function on its arrays, in the kernel). Otherwise one ``step``
+    instruction: the replay sets each ``p.grad`` to its Value (or None) and calls
+    ``optimizer.step()``. Either way the gradients are the arguments, so nothing that computes
+    them is dropped, and the position fixes when the parameters change.
     """
-    args = [g for _, g in grads if g is not None]
-    xp.emit_many("step", args, [], optimizer=optimizer, grads=tuple(grads),
-                 label=type(optimizer).__name__, names=[value_of(p).name for p, _ in grads],
-                 has_grad=[g is not None for _, g in grads])
+    seam = _kernel_seam(optimizer, grads)
+    if seam is None:
+        args = [g for _, g in grads if g is not None]
+        xp.emit_many("step", args, [], optimizer=optimizer, grads=tuple(grads),
+                     label=type(optimizer).__name__, names=[value_of(p).name for p, _ in grads],
+                     has_grad=[g is not None for _, g in grads])
+        return
+    function, state_arrays, hyper = seam
+    grad_of = {id(p): g for p, g in grads}
+    for index, group in enumerate(optimizer.param_groups):
+        kept = tuple(optimizer._state_names(group))
+        for p in group["params"]:
+            grad = grad_of.get(id(p))
+            if grad is None:
+                continue  # eager skips a parameter without a gradient too
+            if grad.instr is not None and grad.instr.op in ("reshape", "transpose",
+                                                            "broadcast_to"):
+                grad = xp.emit("cast", [grad], grad.shape, grad.dtype, dtype=grad.dtype)
+            xp.emit_many("update", [value_of(p), grad], [], optimizer=optimizer, group=index,
+                         param=p, function=function, hyper=hyper, kept=kept,
+                         state=tuple(name if name in kept else None for name in state_arrays),
+                         label=type(optimizer).__name__)
+
+
+def _kernel_seam(optimizer, grads):
+    """``update_function(optimizer)`` if the step can run in the kernel with it, else None:
+    the optimizer says which state each group keeps, and every parameter to update is a
+    C-contiguous float32 or float64 array with its state already made (as after a step)."""
+    seam = update_function(optimizer)
+    if seam is None or not hasattr(optimizer, "_state_names"):
+        return None
+    for p, grad in grads:
+        if grad is None:
+            continue
+        data = p.data
+        if data.dtype not in (np.float32, np.float64) or not data.flags.c_contiguous or \
+                "step" not in optimizer.state.get(p, {}):
+            return None
+    return seam
+
+
+def runs_in_kernel(instr):
+    """Whether an ``update`` runs inside a compiled kernel: the small ones do. A large tensor
+    goes to the optimizer's multi-threaded build (above its ``PARALLEL_MIN_SIZE``), called from
+    the driver as ``step()`` would call it."""
+    return instr.args[0].size < parallel_threshold(instr.attrs["function"])
+
+
+def parallel_threshold(function):
+    """The size from which the optimizers' backends run ``function`` multi-threaded."""
+    from minigrad.optim import backends
+
+    thresholds = getattr(backends, "PARALLEL_MIN_SIZE", {})
+    return thresholds.get(function.__name__, 65_536) if isinstance(thresholds, dict) else 65_536
+
+
+def compiled_update(function, size):
+    """The compiled build of the update ``function`` for a tensor of ``size`` elements (all its
+    parameters positional), as the optimizers' 'numba' backend runs it."""
+    from minigrad.optim import backends
+
+    return backends.build(function, "numba").for_size(size)
 
 
 def lower_clip(xp, kind, grads, args, kwargs):
