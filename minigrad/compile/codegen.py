@@ -298,16 +298,22 @@ class Generator:
                 self.bindings["check_group"] = None
                 hyper = instr.attrs["hyper"]
                 lines.append(f"G{index} = {opt}.param_groups[{group}]")
-                lines.append(f"H{index} = ({''.join(f'plain(G{index}[{k!r}]), ' for k in hyper)})")
-                lines.append(f"if H{index} != LAST.get({index}):  # changed: check as step() does")
+                lines.append(f"R{index} = ({''.join(f'G{index}[{k!r}], ' for k in hyper)})")
+                lines.append(f"if R{index} != LAST.get({index}):  # changed: check as step() does")
                 lines.append(f"    check_group({opt}, G{index}, KEPT{index})")
-                lines.append(f"    LAST[{index}] = H{index}")
+                lines.append(f"    LAST[{index}], PLAIN[{index}] = R{index}, "
+                             f"tuple(map(plain, R{index}))")
+                self.bindings["PLAIN"] = self.bindings.get("PLAIN") or {}
                 if hyper:
-                    lines.append(f"{''.join(f'H{index}_{k}, ' for k in hyper)}= H{index}")
+                    lines.append(f"{''.join(f'H{index}_{k}, ' for k in hyper)}= PLAIN[{index}]")
+                lines.append(f"STATE{index} = {opt}.state")
             param = instr.args[0]
             tensor = self._tensor_name(instr.attrs["param"])
             self.bindings["state_of"] = None
-            lines.append(f"S_{param.name} = state_of({opt}, {tensor}, KEPT{index})")
+            size = 1 + len(instr.attrs["kept"])
+            lines.append(f"S_{param.name} = STATE{index}.get({tensor})")
+            lines.append(f"if S_{param.name} is None or len(S_{param.name}) != {size}:")
+            lines.append(f"    S_{param.name} = state_of({opt}, {tensor}, KEPT{index})")
             for key in instr.attrs["state"]:
                 if key is not None:
                     lines.append(f"S_{param.name}_{key} = S_{param.name}[{key!r}]")

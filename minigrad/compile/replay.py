@@ -310,17 +310,22 @@ class _Sources:
         code = getattr(fn, "__code__", None)
         self.cells = list(fn.__closure__ or ()) if code is not None else []
         self.namespace = getattr(fn, "__globals__", {})
-        self.names = sorted(code.co_names) if code is not None else []
+        # co_names also lists attribute names: keep those that are globals (a global the
+        # step names but that does not exist yet is not followed).
+        self.names = sorted(n for n in code.co_names if n in self.namespace) if code else []
         if code is None:
             self.fixed.append(fn)
 
     def now(self, args, kwargs):
         roots = self.fixed + list(map(_contents, self.cells))
         roots += map(self.namespace.get, self.names)
-        roots += [a for a in args if not isinstance(a, Tensor | np.ndarray)]
+        roots += [a for a in args if not isinstance(a, _ARRAYS)]
         if kwargs:
-            roots += [a for a in kwargs.values() if not isinstance(a, Tensor | np.ndarray)]
+            roots += [a for a in kwargs.values() if not isinstance(a, _ARRAYS)]
         return roots
+
+
+_ARRAYS = (Tensor, np.ndarray)
 
 
 def _contents(cell):
