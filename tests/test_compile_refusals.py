@@ -118,6 +118,16 @@ def test_scheduler_stepped_inside(setup):
     refused(step, data, r"changed the hyper-parameters of SGD \(lr\)")
 
 
+def test_switching_modes_inside(setup):
+    model, optimizer, data = setup
+
+    def step(x, y):
+        model.train()
+        return F.cross_entropy(model(x), y)
+    model.eval()
+    refused(step, data, "switched Sequential to training mode", calls=1)
+
+
 def test_python_state_changing_the_operations(setup):
     model, optimizer, data = setup
     calls = []

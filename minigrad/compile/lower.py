@@ -364,6 +364,11 @@ class _Lowering:
                 raise refuse(f"{self._label(p)} was changed in place by code the recorder "
                              "cannot see (NumPy on .data inside the step?); only optimizer "
                              "steps may change parameters in a compiled step")
+        for module, training in self.trace.start_modes:
+            if module.training != training:
+                raise refuse(f"the step switched {type(module).__name__} to "
+                             f"{'training' if module.training else 'evaluation'} mode; switch "
+                             "modes outside the step (a replay does not run that code)")
         for optimizer, group, hyper, params in self.trace.start_hyper:
             now = {k: v for k, v in group.items() if k != "params"}
             if now != hyper or group["params"] != params:

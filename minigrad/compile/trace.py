@@ -51,6 +51,7 @@ class Trace:
         self.start_grads = {}    # id(parameter) -> its .grad when the call began
         self.start_data = {}     # id(parameter) -> (parameter, a copy of its .data)
         self.start_hyper = []    # (optimizer, group, a copy of its hyper-parameters)
+        self.start_modes = []    # (module, its training flag)
         self.end_grads = {}      # id(parameter) -> (parameter, its .grad when the call ended)
 
 
@@ -179,6 +180,7 @@ class Recorder:
             for group in optimizer.param_groups:
                 hyper = {k: v for k, v in group.items() if k != "params"}
                 trace.start_hyper.append((optimizer, group, hyper, list(group["params"])))
+        trace.start_modes = [(m, m.training) for top in trace.modules for m in top.modules()]
 
     def _snapshot_end(self):
         trace = self.trace
