@@ -346,6 +346,26 @@ def test_returned_tensors_and_gradients_belong_to_the_caller(rng):
         assert p.grad is not g
 
 
+def test_large_gradients_reuse_only_arrays_nobody_holds(rng):
+    """A large gradient may be written into the array the last call left in .grad, but only
+    when nothing else refers to it: an array the caller kept is never written to."""
+    model = nn.Sequential(nn.Linear(4, 1100), nn.Tanh(), nn.Linear(1100, 3))  # 4400 weights
+    optimizer = optim.SGD(model.parameters(), lr=0.01)
+    call = minigrad.compile(training_step(model, optimizer, F.cross_entropy))
+    data = batches(rng, count=6)
+    for batch in data[:3]:
+        call(*batch)
+    weight = model[0].weight
+    kept = weight.grad
+    kept_values = kept.copy()
+    call(*data[3])
+    assert weight.grad is not kept and np.array_equal(kept, kept_values)
+    del kept
+    address = weight.grad.__array_interface__["data"][0]
+    call(*data[4])
+    assert weight.grad.__array_interface__["data"][0] == address  # reused: nobody held it
+
+
 def test_inference_step_and_decorator(rng):
     model = mlp()
 

@@ -39,7 +39,8 @@ def load(source, bindings, plan):
     arenas = {dtype: np.empty(max(size, 1), dtype) for dtype, size in plan.arena.items()}
     shared = {"random": random, "xp_numpy": xp_numpy, "fit": runtime.fit, "fail": runtime.fail,
               "same_groups": runtime.same_groups, "Tensor": Tensor, "plain": runtime.plain,
-              "check_group": runtime.check_group, "state_of": runtime.state_of}
+              "check_group": runtime.check_group, "state_of": runtime.state_of,
+              "getrefcount": sys.getrefcount}
     for key, value in bindings.items():
         if key.startswith("arena_"):
             value = arenas[np.dtype(key[len("arena_"):])]
