@@ -106,7 +106,7 @@ def step_cases(args, clock):
                  "minigrad compiled": (columns.minigrad_compiled(case), _none),
                  "numpy": (numpy_mlp(case), _none)}
         if shape == MLP_SHAPES[0]:
-            torch_step = _torch_mlp(case)
+            torch_step = columns.torch_eager_mlp(case)
             if torch_step is not None:
                 for count in (1, 2):
                     steps[f"torch@{count}"] = (torch_step, torch_threads(count))
@@ -150,55 +150,15 @@ def _weights_of(step):
 
 
 def numpy_mlp(case):
-    """The MLP step written by hand in NumPy (as perf/bench_train.py's floor)."""
-    import numpy as np
+    """bench_train's hand-written NumPy step (the floor), from ``case.mlp_weights``."""
+    import inspect
 
-    w1, b1, w2, b2 = (w.copy() for w in case.mlp_weights)
-    x, y = case.mlp_data
-    rows = np.arange(len(y))
-    lr = 0.01
+    import bench_train
 
-    def step():
-        h_pre = x @ w1.T + b1
-        h = np.maximum(h_pre, 0)
-        logits = h @ w2.T + b2
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        total = exp.sum(axis=1, keepdims=True)
-        loss = np.log(total[:, 0]).mean() - shifted[rows, y].mean()
-        d_logits = exp / total
-        d_logits[rows, y] -= 1
-        d_logits /= len(y)
-        g_w2, g_b2 = d_logits.T @ h, d_logits.sum(axis=0)
-        d_h = (d_logits @ w2) * (h_pre > 0)
-        g_w1, g_b1 = d_h.T @ x, d_h.sum(axis=0)
-        for p, g in ((w1, g_w1), (b1, g_b1), (w2, g_w2), (b2, g_b2)):
-            p -= lr * g
-        return loss
-
-    return step
-
-
-def _torch_mlp(case):
-    try:
-        import torch
-    except ImportError:
-        return None
-    B, D, H, C = case.shape
-    model = torch.nn.Sequential(torch.nn.Linear(D, H), torch.nn.ReLU(), torch.nn.Linear(H, C))
-    with torch.no_grad():
-        for p, w in zip(model.parameters(), case.mlp_weights, strict=True):
-            p.copy_(torch.from_numpy(w.copy()))
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    x, y = (torch.from_numpy(a) for a in case.mlp_data)
-
-    def step():
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+    weights = [w.copy() for w in case.mlp_weights]
+    if next(iter(inspect.signature(bench_train.numpy_mlp).parameters)) == "case":
+        return bench_train.numpy_mlp(case, weights)
+    return bench_train.numpy_mlp(case.shape, case.seed, weights)
 
 
 def _rows(model, shape, timed):

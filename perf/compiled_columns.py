@@ -26,7 +26,8 @@ WARM_UP_CALLS = 3  # minigrad.compile traces twice, then replays
 
 
 class Case:
-    """A stand-in for bench_train's Case (model, shape, seed, shared data and weights)."""
+    """A stand-in for bench_train's Case (model, shape, seed, shared data and weights), for a
+    bench_train that has none."""
 
     def __init__(self, model, shape, seed=0, mlp_weights=None):
         self.model, self.shape, self.seed = model, tuple(shape), seed
@@ -94,9 +95,12 @@ def minigrad_eager(case):
 
 
 def minigrad_compiled(case):
-    """The same step through ``minigrad.compile`` (traced on the warm-up calls)."""
+    """The same step through ``minigrad.compile`` (traced on the warm-up calls), or None for
+    a minigrad without it."""
     import minigrad
 
+    if not hasattr(minigrad, "compile"):
+        return None
     return _warm(minigrad.compile(minigrad_eager(case)))
 
 
@@ -198,29 +202,36 @@ def _jax_gru(jax, params, x):
 
 
 # ----------------------------------------------------------------------------- PyTorch
+def torch_eager_mlp(case):
+    """PyTorch's eager MLP step from ``case.mlp_weights``, or None without PyTorch."""
+    torch = optional("torch")
+    if torch is None:
+        return None
+    B, D, H, C = case.shape
+    model = torch.nn.Sequential(torch.nn.Linear(D, H), torch.nn.ReLU(), torch.nn.Linear(H, C))
+    weights = case.mlp_weights or _mlp_weights(case)
+    with torch.no_grad():
+        for p, w in zip(model.parameters(), weights, strict=True):
+            p.copy_(torch.from_numpy(np.array(w)))
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    x, y = (torch.from_numpy(a) for a in case.mlp_data)
+
+    def step():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
 def torch_compile(case):
     """``torch.compile`` of the PyTorch eager step, or None without PyTorch."""
     torch = optional("torch")
     if torch is None:
         return None
     if case.model == "mlp":
-        B, D, H, C = case.shape
-        model = torch.nn.Sequential(torch.nn.Linear(D, H), torch.nn.ReLU(),
-                                    torch.nn.Linear(H, C))
-        weights = case.mlp_weights or _mlp_weights(case)
-        with torch.no_grad():
-            for p, w in zip(model.parameters(), weights, strict=True):
-                p.copy_(torch.from_numpy(np.array(w)))
-        opt = torch.optim.SGD(model.parameters(), lr=LR)
-        x, y = (torch.from_numpy(a) for a in case.mlp_data)
-
-        def step():
-            opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-        return _warm(torch.compile(step))
+        return _warm(torch.compile(torch_eager_mlp(case)))
     T, B, I, H = case.shape
     torch.manual_seed(case.seed)
     layer = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[case.model](I, H)

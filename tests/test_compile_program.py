@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import training_step
 
 import minigrad
 import minigrad.nn.functional as F
@@ -25,14 +26,7 @@ def tiny_step(rng):
     x = minigrad.tensor(rng.standard_normal((4, 2)).astype(np.float32))
     y = minigrad.tensor(rng.integers(0, 3, 4))
 
-    @minigrad.compile
-    def step(x, y):
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-
+    step = minigrad.compile(training_step(model, optimizer, F.cross_entropy))
     for _ in range(3):
         step(x, y)
     return step

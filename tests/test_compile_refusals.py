@@ -9,6 +9,7 @@ side.
 
 import numpy as np
 import pytest
+from helpers import training_step
 
 import minigrad
 import minigrad.nn.functional as F
@@ -177,13 +178,7 @@ def test_returning_a_python_number(setup):
 
 
 def compiled_step(model, optimizer, data):
-    def step(x, y):
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-    call = minigrad.compile(step)
+    call = minigrad.compile(training_step(model, optimizer, F.cross_entropy))
     for batch in data[:3]:
         call(*batch)
     assert call.compiled
