@@ -183,6 +183,35 @@ def test_elementwise_and_reductions_of_every_kind(rng):
     assert "(called)" not in str(call.program)  # every operation became primitives
 
 
+class _Twice(minigrad.Function):
+    """2a, with no lowering rule (so called whole), whose gradient is not C-contiguous."""
+
+    def forward(self, a):
+        return a * 2
+
+    def backward(self, xp, grad, a, out):
+        return (np.asfortranarray(grad * 2),)
+
+
+def test_an_operation_called_whole(rng):
+    """An operation with no lowering rule runs as itself, its gradient (here Fortran-ordered)
+    taken as the engine takes it."""
+    def build():
+        model = mlp()
+        optimizer = optim.Adam(model.parameters(), lr=0.01)
+
+        def step(x, y):  # the first layer's weight gets its gradient from _Twice's rule
+            optimizer.zero_grad()
+            hidden = F.linear(x, _Twice.apply(model[0].weight), model[0].bias)
+            loss = F.cross_entropy(model[2](model[1](hidden)), y)
+            loss.backward()
+            optimizer.step()
+            return loss
+        return model, optimizer, step
+    call = run_both(build, batches(rng))
+    assert "_Twice(" in str(call.program) and "vjp[_Twice]" in str(call.program)
+
+
 # ----------------------------------------------------------------------- recurrent layers
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 def test_recurrent_layers(kind, rng):

@@ -556,8 +556,11 @@ class Generator:
             lines.append(f"    {value.name} = {self._tensor_name(tensor)}.data")
         for value, tensor in program.grads_in:
             lines.append(f"    {value.name} = {self._tensor_name(tensor)}.grad")
+        updated = {id(i.args[0]) for i in self.plan.instrs if i.op == "update"}
         conditions = [f"{v.name}.shape != {v.shape!r} or {v.name}.dtype != "
-                      f"{type_name(v.dtype)}" for v, _ in program.params]
+                      f"{type_name(v.dtype)}" + (f" or not {v.name}.flags.c_contiguous"
+                                                 if id(v) in updated else "")
+                      for v, _ in program.params]
         for index, (module, name, param) in enumerate(guards.slots):
             self.bindings[f"M{index}"] = module
             conditions.append(f"M{index}.{name} is not {self._tensor_name(param)}")

@@ -238,6 +238,9 @@ class _Entry:
                              f"traced ({value.shape}, {value.dtype} -> {data.shape}, "
                              f"{data.dtype}); call reset() on the compiled step to trace it "
                              "again")
+            if not data.flags.c_contiguous:
+                raise refuse(f"{value.label}'s data is no longer C-contiguous (the compiled "
+                             "update needs it so); give it a contiguous array, or call reset()")
         raise refuse("the state the step was traced with changed")
 
     def replay(self, args, kwargs):

@@ -9,11 +9,12 @@ from minigrad.ops.xp_numpy import sum_to
 
 def fit(grad, shape, dtype):
     """A gradient from an operation called whole, as the engine takes it: summed back to the
-    input's ``shape`` (a rule may return the broadcast shape) and in its ``dtype``."""
+    input's ``shape`` (a rule may return the broadcast shape) and in its ``dtype``; and
+    C-contiguous, as the compiled loops that read it next expect."""
     grad = np.asarray(grad)
     if grad.shape != shape:
         grad = sum_to(grad, shape)
-    return grad.astype(dtype, copy=False)
+    return np.ascontiguousarray(grad, dtype=dtype)
 
 
 def fail(status, index_arrays, checks):
