@@ -16,7 +16,7 @@ import numpy as np
 
 from minigrad.compile.builder import BINARY, UNARY, VIEWS, _result_dtype
 from minigrad.compile.program import format_instr
-from minigrad.compile.schedule import Kernel, accumulator_dtype, is_suffix_reduction
+from minigrad.compile.schedule import Kernel, accumulator_dtype, base_of, is_suffix_reduction
 from minigrad.compile.schedule import matmul_form as schedule_form
 
 _TYPE = {np.dtype(np.float32): "np.float32", np.dtype(np.float64): "np.float64",
@@ -278,13 +278,9 @@ class Generator:
         arrays = [f"{next(state)}.reshape({size})" if key is not None else "None"
                   for key in instr.attrs["state"]]
         rest = [next(state) for _ in instr.attrs["hyper"]] + [next(state)]
-        grad_code = self.array(grad) if not in_kernel else self._array_in_kernel(grad)
-        param_code = param.name
-        return (f"{function}({param_code}.reshape({size}), {grad_code}.reshape({size}), "
+        grad_code = grad.name if in_kernel else self.array(grad)
+        return (f"{function}({param.name}.reshape({size}), {grad_code}.reshape({size}), "
                 f"{', '.join(arrays + rest)})")
-
-    def _array_in_kernel(self, value):
-        return value.name
 
     def _update_reads(self, instrs):
         """Driver lines reading what the updates of ``instrs`` take: hyper-parameters (checked
@@ -706,7 +702,6 @@ class Generator:
         if home == "fresh":
             return code
         if home == "view":
-            from minigrad.compile.schedule import base_of
             if self.plan.home.get(id(base_of(value))) == "fresh":
                 return code
         if value.kind == "literal":

@@ -33,8 +33,7 @@ from minigrad.compile.schedule import schedule
 from minigrad.compile.trace import Recorder, Trace, refuse
 from minigrad.tensor import Tensor, get_default_dtype
 
-_data, _grad, _training, _requires = (attrgetter("data"), attrgetter("grad"),
-                                      attrgetter("training"), attrgetter("_requires_grad"))
+_training = attrgetter("training")
 
 TRACED_CALLS = 2  # eager, recorded calls per signature before the compiled replays
 
