@@ -297,22 +297,22 @@ class Tensor:
     # Comparisons and logic give boolean tensors and carry no gradient. A comparison reads the
     # values it compares out of the graph (so it tells autograd.value_read).
     def __eq__(self, other):
-        return Tensor._constant(self.data == _compared(self, other, "=="))
+        return Tensor._constant(self.data == _compared(self, other, "a comparison (==)"))
 
     def __ne__(self, other):
-        return Tensor._constant(self.data != _compared(self, other, "!="))
+        return Tensor._constant(self.data != _compared(self, other, "a comparison (!=)"))
 
     def __lt__(self, other):
-        return Tensor._constant(self.data < _compared(self, other, "<"))
+        return Tensor._constant(self.data < _compared(self, other, "a comparison (<)"))
 
     def __le__(self, other):
-        return Tensor._constant(self.data <= _compared(self, other, "<="))
+        return Tensor._constant(self.data <= _compared(self, other, "a comparison (<=)"))
 
     def __gt__(self, other):
-        return Tensor._constant(self.data > _compared(self, other, ">"))
+        return Tensor._constant(self.data > _compared(self, other, "a comparison (>)"))
 
     def __ge__(self, other):
-        return Tensor._constant(self.data >= _compared(self, other, ">="))
+        return Tensor._constant(self.data >= _compared(self, other, "a comparison (>=)"))
 
     def __and__(self, other):
         return Tensor._constant(self.data & _raw(other))
@@ -424,12 +424,12 @@ def _raw(value):
     return value.data if isinstance(value, Tensor) else value
 
 
-def _compared(tensor, other, symbol):
-    """``other``'s array (or ``other``), after telling the read watchers that the comparison
-    ``symbol`` reads the values of ``tensor`` and ``other``."""
-    autograd.value_read(tensor, f"a comparison ({symbol})")
+def _compared(tensor, other, how):
+    """``other``'s array (or ``other``), after telling the read watchers that a comparison
+    (``how``) reads the values of ``tensor`` and ``other``."""
+    autograd.value_read(tensor, how)
     if isinstance(other, Tensor):
-        autograd.value_read(other, f"a comparison ({symbol})")
+        autograd.value_read(other, how)
         return other.data
     return other
 
