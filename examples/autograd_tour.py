@@ -22,6 +22,9 @@ backward pass records its own graph, which the script prints, and which can be d
 again, giving a Hessian-vector product H v = d/dw (dL/dw . v), checked against finite differences
 of gradients. Last, the two modes on one function f(x) = tanh(A x): forward mode (jvp) costs one
 pass per input, reverse mode (vjp) one pass per output, so each wins on its own shape of A.
+Then it compiles a training step of the neuron (minigrad.compile) and prints the program it
+recorded: the forward operations, the backward pass written out as operations too, and the
+optimizer's step.
 """
 
 import os
@@ -116,6 +119,7 @@ def main(argv=None):
         raise cli.ExampleError(f"the finite difference disagrees with backward by {error:.1e}")
     higher_order(w, b, x, target, rng)
     forward_and_reverse(rng)
+    compiled_step(w.data.copy(), b.data.copy(), x, target)
 
 
 def _write(path, flag, write):
@@ -175,6 +179,35 @@ def forward_and_reverse(rng):
               f"Jacobians {agree}")
         if agree != "equal":
             raise cli.ExampleError("forward and reverse mode disagree on the Jacobian")
+
+
+def compiled_step(w_start, b_start, x, target):
+    """A whole training step of the neuron, as minigrad.compile records and replays it.
+
+    The first calls run eagerly while a recorder writes down every operation, the backward
+    pass (each node's backward rule, as operations too) and the optimizer's step; later calls
+    run that program, its elementwise operations fused into compiled loops.
+    """
+    w = minigrad.tensor(w_start, requires_grad=True)
+    b = minigrad.tensor(b_start, requires_grad=True)
+    optimizer = minigrad.optim.SGD([w, b], lr=0.1)
+
+    @minigrad.compile
+    def train_step(x):
+        optimizer.zero_grad()
+        loss = build(w, b, x, target)["L"]
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    losses = [train_step(x).item() for _ in range(4)]
+    if not train_step.compiled:  # Numba absent or disabled: the step ran eagerly
+        return
+    print("\nA training step compiled (minigrad.compile): forward, backward and an SGD update, "
+          "one line per operation,\nas recorded once and replayed at every later call "
+          "(print(step.source) shows the loops made of it):")
+    print(train_step.program)
+    print(f"losses over four steps: {', '.join(f'{loss:.6f}' for loss in losses)}")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ METRICS = "metrics.json"
 FORMAT = "minigrad-examples-checkpoint-1"
 #: Settings that may differ between a run and its resumption; any other change is refused,
 #: because the resumed run would no longer be the continuation of the first one.
-RESUMABLE_CHANGES = {"epochs", "out", "resume", "force", "quiet", "lr_reason"}
+RESUMABLE_CHANGES = {"epochs", "out", "resume", "force", "quiet", "lr_reason", "compile"}
 _KEYS = {"format", "config", "epoch", "batch", "loss_sum", "model", "optimizer", "scheduler",
          "rng", "history"}
 

@@ -116,6 +116,9 @@ def make_parser(description, *, epochs, batch_size, comparison=False):
                        help="seed for initialisation and data order; same seed, same result")
     group.add_argument("--backend", choices=BACKENDS, default="numba",
                        help="how the optimizer's update loops run")
+    group.add_argument("--compile", action="store_true",
+                       help="replay the training step compiled (minigrad.compile): same "
+                            "numbers, less time")
     if comparison:
         group.add_argument("--out", metavar="DIR", default=None,
                            help="write each finished run, the table, the histories and the "

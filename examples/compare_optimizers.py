@@ -64,8 +64,12 @@ def run_config(task_name, optimizer_name, args):
             "backend": args.backend, "train_size": args.train_size}
 
 
-def run_one(config, progress):
-    """Train one optimizer on one task; return its record (curves, metrics, time, state)."""
+def run_one(config, progress, compile=False):
+    """Train one optimizer on one task; return its record (curves, metrics, time, state).
+
+    ``compile`` runs the training step through minigrad.compile (same numbers, so it is not part
+    of the ``config`` a finished run is matched by).
+    """
     task_name = config["task"]
     lr, reason = learning_rates.choose(TASKS[task_name]["rates"], config["optimizer"])
     task = build_task(task_name, config["seed"], config["batch_size"], config["train_size"])
@@ -78,7 +82,8 @@ def run_one(config, progress):
         progress.step()
 
     grad_clip = train_rnn.GRAD_CLIP if task_name == "rnn" else None
-    settings = loop.Settings(epochs=config["epochs"], quiet=True, grad_clip=grad_clip)
+    settings = loop.Settings(epochs=config["epochs"], quiet=True, grad_clip=grad_clip,
+                             compile=compile)
     result = loop.fit(task, optimizer, settings, on_step=on_step)
     return {
         "config": config, "lr": lr, "reason": reason, "epochs": config["epochs"],
@@ -306,7 +311,7 @@ def main(argv=None):
         for config, path, seconds, steps in todo:
             name = f"{config['task']} {config['optimizer']}"
             progress.start_run(name, steps, seconds)
-            record = run_one(config, progress)
+            record = run_one(config, progress, args.compile)
             results[config["task"]][config["optimizer"]] = record
             if path:
                 with open(path, "w") as file:

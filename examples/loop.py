@@ -72,6 +72,7 @@ class Settings:
     force: bool = False  # replace an earlier run's checkpoint in ``out``
     quiet: bool = False
     grad_clip: float | None = None  # clip the gradients' joint norm to this before each step
+    compile: bool = False  # run the training step through minigrad.compile
     config: dict = field(default_factory=dict)
 
 
@@ -144,6 +145,26 @@ def _describe(task, entry):
     return f"mean batch loss {entry['train_loss']:.4f} | evaluation: {metrics}"
 
 
+def _train_step(task, optimizer, settings):
+    """The step ``fit`` repeats, on one batch: gradients, clipping, update; returns the loss.
+
+    With ``settings.compile`` it goes through ``minigrad.compile``: the first calls of each
+    batch shape run as written, later ones replay them compiled, with the same numbers.
+    """
+    params = list(task.model.parameters())
+
+    def train_step(*batch):
+        optimizer.zero_grad()
+        loss = task.loss(batch)
+        loss.backward()
+        if settings.grad_clip is not None:
+            nn.utils.clip_grad_norm_(params, settings.grad_clip)
+        optimizer.step()
+        return loss
+
+    return minigrad.compile(train_step) if settings.compile else train_step
+
+
 def _diverged(where, value, optimizer, saved):
     """The one-line error for a loss that is no longer finite, or grew out of all proportion."""
     lr = optimizer.param_groups[0]["lr"] if hasattr(optimizer, "param_groups") else None
@@ -186,7 +207,7 @@ def fit(task, optimizer, settings, scheduler=None, on_step=None):
     if show and hasattr(task, "header"):
         print(task.header(), flush=True)
     steps = task.num_batches()
-    params = list(model.parameters())
+    train_step = _train_step(task, optimizer, settings)
     started = time.perf_counter()
     saved = checkpoint if settings.resume else None
     # The scale a loss is judged by: epoch 1's mean if known (after --resume), else step 1's.
@@ -200,18 +221,12 @@ def fit(task, optimizer, settings, scheduler=None, on_step=None):
             bar = _Progress(steps, f"epoch {epoch + 1}/{settings.epochs}", show)
             done = skip
             for batch in itertools.islice(task.batches(epoch), skip, None):
-                optimizer.zero_grad()
-                loss = task.loss(batch)
-                value = loss.item()
+                value = train_step(*batch).item()
                 reference = value if reference is None else reference
                 if not math.isfinite(value) or abs(value) > DIVERGED_FACTOR * abs(reference):
                     bar.close()
                     raise _diverged(f"the loss at epoch {epoch + 1}, step {done + 1}", value,
                                     optimizer, saved)
-                loss.backward()
-                if settings.grad_clip is not None:
-                    nn.utils.clip_grad_norm_(params, settings.grad_clip)
-                optimizer.step()
                 loss_sum += value
                 done += 1
                 bar.update(done, loss_sum / done)
@@ -295,6 +310,7 @@ def train(task, args, scheduler=None, grad_clip=None):
         print(f"{args.optimizer} at lr {args.lr:g}, {args.lr_reason}. ({args.backend} backend)",
               flush=True)
     settings = Settings(epochs=args.epochs, out=args.out, resume=args.resume, force=args.force,
+                        compile=args.compile,
                         quiet=args.quiet, grad_clip=grad_clip, config=vars(args))
     result = fit(task, optimizer, settings, scheduler and scheduler(optimizer))
     if args.out is not None:

@@ -164,7 +164,7 @@ def train(name, dataset, args, out):
               "backend)", flush=True)
     config = {**vars(args), "model": name, "out": out}
     settings = loop.Settings(epochs=args.epochs, out=out, resume=args.resume, force=args.force,
-                             quiet=args.quiet, config=config)
+                             quiet=args.quiet, compile=args.compile, config=config)
     task = MNIST1D(model, dataset, args.batch_size)
     return loop.fit(task, optimizer, settings), task
 

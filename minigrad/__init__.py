@@ -7,7 +7,7 @@
 array([2., 4.], dtype=float32)
 """
 
-from minigrad import autograd, data, func, graph, nn, optim
+from minigrad import autograd, compile, data, func, graph, nn, optim  # compile: callable
 from minigrad.autograd import (
     Function,
     enable_grad,
@@ -62,7 +62,8 @@ from minigrad.tensor import Tensor, get_default_dtype, set_default_dtype, tensor
 __version__ = "0.1.0"
 
 __all__ = [
-    "abs", "arange", "autograd", "broadcast_to", "clip", "concatenate", "data", "enable_grad",
+    "abs", "arange", "autograd", "broadcast_to", "clip", "compile", "concatenate", "data",
+    "enable_grad",
     "exp", "expand_dims", "full", "func", "Function", "get_default_dtype", "gradcheck",
     "GradcheckError", "gradgradcheck", "graph", "inference_mode", "is_grad_enabled", "jvpcheck",
     "load", "log", "log_softmax", "logsumexp", "manual_seed", "matmul", "maximum", "mean",

@@ -33,6 +33,11 @@ class _ThreadState(threading.local):
         # Functions told about every operation as it runs, after its output exists: forward
         # mode's tangent propagation (minigrad.func.jvp), minigrad.compile's recorder.
         self.watchers = ()
+        # minigrad.compile's recorder also needs to know what no operation shows: each
+        # backward() (told before the engine runs it and after) and each value read into
+        # Python.
+        self.backward_watchers = ()
+        self.read_watchers = ()
 
 
 _state = _ThreadState()
@@ -237,6 +242,16 @@ def propagate_tangent(fn, inputs, arrays, out, params):
     out._tangent = tangent
 
 
+def value_read(tensor, how):
+    """Tell the read watchers that ``tensor``'s value is leaving minigrad (``how``: 'item()'...).
+
+    A traced step (minigrad.compile) must not steer Python by tensor values, which a replay
+    would not see change; Tensor's item(), bool(), tolist(), numpy() and __array__ call this.
+    """
+    for watch in _state.read_watchers:
+        watch(tensor, how)
+
+
 # ------------------------------------------------------------------------ graph traversal
 def topological_order(roots, constants=False):
     """The tensors of the graph below ``roots`` that require grad, every input before its users.
@@ -290,11 +305,16 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
     ``create_graph`` the gradients are Tensors recorded in a graph of their own (``.grad`` then
     holds a Tensor), so they can be differentiated again.
     """
+    watchers = _state.backward_watchers
+    for watch in watchers:
+        watch(roots, root_grads, retain_graph, create_graph, inputs, finished=False)
     only = None if inputs is None else set(inputs)
     for tensor, grad in _backpropagate(roots, root_grads, retain_graph, create_graph, only):
         if tensor.grad_fn is None or tensor._retains_grad:
             if only is None or tensor in only:
                 _accumulate(tensor, grad)
+    for watch in watchers:
+        watch(roots, root_grads, retain_graph, create_graph, inputs, finished=True)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

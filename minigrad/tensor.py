@@ -184,19 +184,23 @@ class Tensor:
 
     def numpy(self):
         """The underlying ndarray (shared, not copied)."""
+        autograd.value_read(self, "numpy()")
         return self.data
 
     def item(self):
         """The single element as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item: the tensor has {self.data.size} elements, expected 1")
+        autograd.value_read(self, "item()")
         return self.data.item()
 
     def tolist(self):
         """The data as nested Python lists."""
+        autograd.value_read(self, "tolist()")
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
+        autograd.value_read(self, "numpy.asarray()")
         return self.data if dtype is None else self.data.astype(dtype)
 
     def __len__(self):
@@ -218,6 +222,7 @@ class Tensor:
             raise ValueError(
                 f"the truth value of a tensor with {self.data.size} elements is ambiguous"
             )
+        autograd.value_read(self, "bool()")
         return bool(self.data)
 
     # Hash by identity (== builds a boolean tensor instead of answering). The autograd engine
@@ -289,24 +294,25 @@ class Tensor:
     def __getitem__(self, index):
         return ops.getitem(self, index)
 
-    # Comparisons and logic give boolean tensors and carry no gradient.
+    # Comparisons and logic give boolean tensors and carry no gradient. A comparison reads the
+    # values it compares out of the graph (so it tells autograd.value_read).
     def __eq__(self, other):
-        return Tensor._constant(self.data == _raw(other))
+        return Tensor._constant(self.data == _compared(self, other, "a comparison (==)"))
 
     def __ne__(self, other):
-        return Tensor._constant(self.data != _raw(other))
+        return Tensor._constant(self.data != _compared(self, other, "a comparison (!=)"))
 
     def __lt__(self, other):
-        return Tensor._constant(self.data < _raw(other))
+        return Tensor._constant(self.data < _compared(self, other, "a comparison (<)"))
 
     def __le__(self, other):
-        return Tensor._constant(self.data <= _raw(other))
+        return Tensor._constant(self.data <= _compared(self, other, "a comparison (<=)"))
 
     def __gt__(self, other):
-        return Tensor._constant(self.data > _raw(other))
+        return Tensor._constant(self.data > _compared(self, other, "a comparison (>)"))
 
     def __ge__(self, other):
-        return Tensor._constant(self.data >= _raw(other))
+        return Tensor._constant(self.data >= _compared(self, other, "a comparison (>=)"))
 
     def __and__(self, other):
         return Tensor._constant(self.data & _raw(other))
@@ -416,6 +422,16 @@ class Tensor:
 def _raw(value):
     """The ndarray behind a Tensor, or the value itself."""
     return value.data if isinstance(value, Tensor) else value
+
+
+def _compared(tensor, other, how):
+    """``other``'s array (or ``other``), after telling the read watchers that a comparison
+    (``how``) reads the values of ``tensor`` and ``other``."""
+    autograd.value_read(tensor, how)
+    if isinstance(other, Tensor):
+        autograd.value_read(other, how)
+        return other.data
+    return other
 
 
 def as_tensor(value, like=None):

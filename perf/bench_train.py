@@ -36,6 +36,7 @@ import os
 from dataclasses import dataclass
 
 import common  # first: it applies --threads before NumPy loads
+import compiled_columns
 import numpy as np
 
 #: model -> (shapes, the quick subset, what the shape's numbers are)
@@ -66,6 +67,7 @@ class Case:
     model: str
     shape: tuple
     seed: int = 0
+    quick: bool = False  # --quick: implementations that take long to compile are left out
 
     @functools.cached_property
     def mlp_data(self):
@@ -290,6 +292,12 @@ def torch_step(case):
     return step
 
 
+# ------------------------------------------------------------- compiled (compiled_columns.py)
+implementation("minigrad compiled")(compiled_columns.minigrad_compiled)
+implementation("jax.jit")(compiled_columns.jax_jit)
+implementation("torch.compile", threads=_set_torch_threads)(compiled_columns.torch_compile)
+
+
 # ------------------------------------------------------------------------------- running
 def time_case(case, threads, repeats, budget_s):
     """{implementation: row} for one case; implementations with a thread pool are timed at
@@ -328,7 +336,8 @@ def run(args):
     rows, ratios = [], []
     for model, (shapes, quick, _) in MODELS.items():
         for shape in (shapes[:quick] if args.quick else shapes):
-            timed = time_case(Case(model, shape), args.threads, repeats, budget)
+            timed = time_case(Case(model, shape, quick=args.quick), args.threads, repeats,
+                              budget)
             rows.extend(timed.values())
             mine = timed["minigrad"]["median_ms"]
             ratios.append({"model": model, "shape": list(shape), **{

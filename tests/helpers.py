@@ -20,3 +20,14 @@ def apart(rng, *shape):
     count = int(np.prod(shape))
     values = (rng.permutation(count) - count / 2 + 0.5) * (2.0 / count)  # never 0, gaps >= 2/n
     return minigrad.tensor(values.reshape(shape), dtype="float64", requires_grad=True)
+
+
+def training_step(model, optimizer, loss_fn):
+    """The usual step: clear the gradients, loss, backward, update; returns the loss."""
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+    return step

@@ -75,6 +75,30 @@ def linear(x, weight, bias=None):
     return Linear.apply(x, weight, bias)
 
 
+class Dropout(Function):
+    """x * mask, with a mask drawn from minigrad's generator: 0 with probability p, else 1/(1-p).
+
+    One Function rather than a product with a constant mask, so that the draw is an operation
+    of the graph: ``minigrad.compile`` sees it and draws a new mask at every replayed call.
+    """
+
+    saves_inputs = False
+
+    def forward(self, x, p):
+        if p == 1:
+            self.mask = np.zeros(x.shape, dtype=x.dtype)
+        else:
+            keep = random.generator().random(x.shape, dtype=x.dtype) >= p
+            self.mask = keep.astype(x.dtype) * x.dtype.type(1 / (1 - p))
+        return x * self.mask
+
+    def backward(self, xp, grad, x, out):
+        return (grad * self.mask,)
+
+    def jvp(self, xp, tangents, x, out):
+        return tangents[0] * self.mask
+
+
 def dropout(x, p=0.5, training=True):
     """Inverted dropout: zero each element with probability ``p``, scale the rest by 1 / (1 - p).
 
@@ -88,12 +112,7 @@ def dropout(x, p=0.5, training=True):
     x = as_tensor(x)
     if x.dtype.kind != "f":
         raise ValueError(f"dropout: expected a floating-point input, got dtype {x.dtype}")
-    if p == 1:
-        mask = np.zeros(x.shape, dtype=x.dtype)
-    else:
-        keep = random.generator().random(x.shape, dtype=x.dtype) >= p
-        mask = keep.astype(x.dtype) * x.dtype.type(1 / (1 - p))
-    return x * Tensor._constant(mask)
+    return Dropout.apply(x, p=p)
 
 
 def embedding(indices, weight):
