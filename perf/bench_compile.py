@@ -1,6 +1,6 @@
 """Measure minigrad.compile against the targets of issue 14, each a ratio taken in one run.
 
-    python perf/bench_compile.py [--quick] [--threads N] [--cpu-time] [--json PATH]
+    python perf/bench_compile.py [--quick] [--threads N] [--cpu-time] [--out DIR | --commit]
 
 - tiny MLP (32, 2, 64, 2): compiled step vs the hand-written NumPy step (<= 0.5x), vs PyTorch
   eager at its best of 1 and 2 threads (<= 0.1x), vs ``jax.jit`` of the same step (<= 1.0x);
@@ -15,16 +15,18 @@ Steps are timed round-robin: every repeat times each implementation in turn for 
 ``--budget`` seconds, so a noisy neighbour slows them all alike; the table gives the median over
 repeats and the 25th-75th percentiles. ``--cpu-time`` times with ``time.thread_time`` (the CPU
 time of this thread, which a loaded machine does not inflate; BLAS threads are not counted, so
-use it with ``--threads 1``).
+use it with ``--threads 1``). Writes compile.json and compile.txt (what it prints) into the
+output folder (perf/out, or perf/results with --commit).
 """
 
-import argparse
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+
+import common  # first: it applies --threads before NumPy loads
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -33,13 +35,10 @@ RNN_SHAPES = [(50, 32, 16, 128), (200, 16, 8, 64), (20, 64, 64, 256)]
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats and shapes")
-    parser.add_argument("--threads", type=int, default=2, help="BLAS, Numba, JAX threads")
+    parser = common.parser(__doc__.split("\n\n")[0])
     parser.add_argument("--cpu-time", action="store_true", help="time with thread_time")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats per case")
     parser.add_argument("--budget", type=float, default=0.1, help="seconds per turn")
-    parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
     parser.add_argument("--skip", nargs="*", default=[], choices=["steps", "first", "spirals"],
                         help="parts to leave out")
     return parser.parse_args(argv)
@@ -284,7 +283,18 @@ def spirals(repeats=2):
 
 def main(argv=None):
     args = parse_args(argv)
-    limit_threads(args.threads)
+    folder = common.results_dir(args)
+    with common.tee(os.path.join(folder, "compile.txt")):
+        report = measure(args)
+    with open(os.path.join(folder, "compile.json"), "w") as file:
+        json.dump(report, file, indent=2)
+    print(f"wrote compile.json and compile.txt in {os.path.relpath(folder)}")
+
+
+def measure(args):
+    """Run the measurements ``args`` ask for; print them and return the report."""
+    if args.threads is not None:
+        limit_threads(args.threads)
     sys.path.insert(0, ROOT)
     clock = time.thread_time if args.cpu_time else time.perf_counter
     report = {"threads": args.threads, "clock": clock.__name__, "load": os.getloadavg()}
@@ -305,9 +315,7 @@ def main(argv=None):
     for t in targets:
         print(f"{'met ' if t['met'] else 'MISS'} {t['ratio']:7.3f} (<= {t['limit']})  "
               f"{t['target']}")
-    if args.json:
-        with open(args.json, "w") as file:
-            json.dump(report, file, indent=2)
+    return report
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ QUICK = {
     "examples/train_mnist1d.py": ["--epochs", "1", "--model", "logistic"],
     "examples/optimizer_study.py": ["--quick", "--quiet"],
     "perf/bench_func.py": ["--quick"],
+    "perf/bench_compile.py": ["--quick", "--skip", "first", "spirals"],
     "perf/bench_mnist1d.py": ["--models", "logistic", "--seeds", "0", "--steps", "20",
                               "--speed-steps", "10", "--repeats", "1"],
 }
