@@ -105,7 +105,7 @@ class StepPlan:
                 or settings.state_names != self.names
                 or len(group["params"]) != len(self.group_params)
                 or not all(map(is_, group["params"], self.group_params))
-                or any(p.grad is not None for p in self.idle)
+                or self.idle and any(p.grad is not None for p in self.idle)
                 or not all(map(is_, map(_data, self.params), self.datas))
                 or self.calls is not None and not self._state_unchanged()):
             return None
