@@ -9,7 +9,15 @@ arrays are the very objects it was made from, and that the new gradients have th
 and dtypes. These checks compare identities and run in C (``map``), a few tens of nanoseconds
 per parameter. Anything else (a parameter added or given a gradient, a ``p.data`` or state
 array replaced, a gradient missing or misshapen, a state dict loaded, hyper-parameters that keep
-other state, another backend) makes the optimizer plan afresh, with every check.
+other state, another backend) makes the optimizer plan afresh, with every check. A group's
+hyper-parameters are kept alike (:class:`CheckedSettings`): checked and converted for the update
+once, and again whenever one of them changed.
+
+What is left of a small tensor's cost is its update call: Numba checks the type of each argument
+and converts ("unboxes") each array it is passed. That conversion, not the dispatch, is most of
+the call, and it is paid per array whether the array is passed alone or inside a tuple: one
+compiled call looping over a group's tensors (PyTorch's multi-tensor ``foreach``) was measured
+no faster than one call per tensor, so there is none.
 
 A plan writes only where a step writes (each parameter's array and state, in place); the only
 memory it keeps is a contiguous buffer for each non-contiguous parameter.
