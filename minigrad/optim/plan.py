@@ -56,7 +56,7 @@ class CheckedSettings:
         self.keys = list(group)
         self.values = list(group.values())
         self.lists = [value for key, value in group.items()
-                      if isinstance(value, list) and key != "params"]  # plan.py checks params
+                      if isinstance(value, list) and key != "params"]  # StepPlan checks params
         self.items = [tuple(value) for value in self.lists]
         self.hyperparameters = hyperparameters
         self.state_names = state_names
