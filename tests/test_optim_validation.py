@@ -199,3 +199,99 @@ def test_signatures_show_the_real_defaults(cls, defaults, rng):
                                  optim.AdaBelief, optim.Lion])
 def test_docstrings_say_where_keras_differs(cls):
     assert "Keras" in cls.__doc__
+
+
+# A group's hyper-parameters are checked again only when one changed (plan.CheckedSettings):
+# every edit made between steps, by the user or a scheduler, is still checked before a write.
+
+EDITS_BETWEEN_STEPS = [
+    (optim.SGD, dict(lr=0.1), "lr", -0.1, ValueError, "SGD: invalid learning rate: -0.1"),
+    (optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True), "dampening", 0.5, ValueError,
+     "zero dampening"),
+    (optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True), "nesterov", 1, TypeError,
+     "nesterov must be a bool"),  # 1 == True: an equal value of another type is caught too
+    (optim.RMSprop, dict(), "alpha", 1.5, ValueError, "invalid alpha value: 1.5"),
+    (optim.RMSprop, dict(), "centered", 0, TypeError, "centered must be a bool"),
+    (optim.Adam, dict(), "betas", (0.9, 1.0), ValueError, "invalid beta parameter at index 1"),
+    (optim.Adam, dict(), "amsgrad", 0, TypeError, "amsgrad must be a bool"),
+    (optim.Adam, dict(lr=1), "lr", True, TypeError, "learning rate must be a real number"),
+    (optim.AdamW, dict(), "weight_decay", float("nan"), ValueError, "invalid weight_decay"),
+    (optim.AdaBelief, dict(), "eps", -1.0, ValueError, "invalid epsilon value"),
+    (optim.Lion, dict(), "betas", "0.9", TypeError, "betas must be a pair"),
+    (optim.Adam, dict(), "backend", "cuda", ValueError, "unknown backend 'cuda'"),
+]
+
+
+@pytest.mark.parametrize("cls, config, key, value, error, message", EDITS_BETWEEN_STEPS)
+def test_a_value_set_between_steps_is_checked_before_any_write(cls, config, key, value, error,
+                                                                message, rng):
+    params = make_params(rng)
+    opt = cls(params, **config)
+    for _ in range(2):
+        for p in params:
+            p.grad = rng.standard_normal(p.shape)
+        opt.step()
+    opt.param_groups[0][key] = value
+    before = [p.data.copy() for p in params]
+    with pytest.raises(error, match=message):
+        opt.step()
+    for p, b in zip(params, before, strict=True):
+        np.testing.assert_array_equal(p.data, b)
+
+
+@pytest.mark.parametrize("cls", [optim.Adam, optim.AdaBelief, optim.Lion])
+def test_betas_edited_in_place_are_checked_and_used(cls, rng):
+    params = make_params(rng)
+    twins = [minigrad.Tensor(p.data.copy(), requires_grad=True) for p in params]
+    opt, reference = cls(params, betas=[0.9, 0.99]), cls(twins, betas=(0.9, 0.99))
+    grads = [[rng.standard_normal(p.shape) for p in params] for _ in range(3)]
+    for t, step in enumerate(grads):
+        if t == 1:
+            betas = opt.param_groups[0]["betas"]
+            betas[1] = 1.5  # the same list, edited in place
+            with pytest.raises(ValueError, match="invalid beta parameter at index 1: 1.5"):
+                opt.step()
+            betas[1] = 0.5
+            reference.param_groups[0]["betas"] = (0.9, 0.5)
+        for p, twin, g in zip(params, twins, step, strict=True):
+            p.grad, twin.grad = g, g.copy()
+        opt.step()
+        reference.step()
+    for p, twin in zip(params, twins, strict=True):
+        np.testing.assert_array_equal(p.data, twin.data)
+
+
+def test_a_group_is_checked_again_only_when_it_changed(rng, monkeypatch):
+    params = make_params(rng)
+    opt = optim.Adam(params)
+    checks = []
+    check_group = optim.Adam._check_group
+    monkeypatch.setattr(optim.Adam, "_check_group",
+                        lambda self, group: checks.append(1) or check_group(self, group))
+    group = opt.param_groups[0]
+    counts = []
+    for t in range(7):
+        for p in params:
+            p.grad = rng.standard_normal(p.shape)
+        if t == 2:
+            group["lr"] = 0.5  # replaced (a scheduler does this)
+        if t == 4:
+            group["lr"] = np.float64(0.5)  # an equal value, another object: checked again
+        if t == 5:
+            group["extra"] = "note"  # a key added
+        opt.step()
+        counts.append(len(checks))
+    assert counts == [1, 1, 2, 2, 3, 4, 4]
+
+
+def test_lr_set_between_steps_is_the_lr_used(rng):
+    params = make_params(rng)
+    start = [p.data.copy() for p in params]
+    opt = optim.SGD(params, lr=0.1)
+    for lr in (0.1, 0.25, 0.25, 2):
+        opt.param_groups[0]["lr"] = lr
+        for p in params:
+            p.grad = np.ones(p.shape)
+        opt.step()
+    for p, s in zip(params, start, strict=True):
+        np.testing.assert_allclose(p.data, s - (0.1 + 0.25 + 0.25 + 2), rtol=1e-12)

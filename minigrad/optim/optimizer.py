@@ -19,7 +19,8 @@ gradient::
 A step first checks every parameter of every group and only then writes: a step that raises has
 changed nothing. The checked calls of a group's step are kept and reused at the next step while
 nothing they rely on has changed (plan.py): for many small tensors, the checks cost more than
-the arithmetic.
+the arithmetic. So are a group's checked hyper-parameters, checked again whenever one of them
+changed.
 """
 
 import inspect
@@ -30,7 +31,7 @@ import numpy as np
 from ..tensor import Tensor
 from .backends import build, check_backend, update_in_place
 from .keras_names import check_argument_names
-from .plan import StepPlan
+from .plan import CheckedSettings, StepPlan
 from .state_dict import check_state_dict
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -85,6 +86,7 @@ class Optimizer:
         self.state = defaultdict(dict)  # Tensor -> {'step': int, state name: ndarray}
         self.param_groups = []
         self._plans = {}  # id(param group) -> the StepPlan of its last step (plan.py)
+        self._settings = {}  # id(param group) -> its CheckedSettings (plan.py)
         groups = list(params)
         if not groups:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
@@ -157,19 +159,33 @@ class Optimizer:
         """
         loss = closure() if closure is not None else None
         plans = [self._plan(group) for group in self.param_groups]
-        for group, (plan, gradients) in zip(self.param_groups, plans, strict=True):
-            plan.run(self, group, gradients)
+        for plan, settings, gradients in plans:
+            plan.run(self, settings, gradients)
         return loss
 
     def _plan(self, group):
-        """The group's checked step plan (plan.py) and its gradients; writes nothing."""
-        self._check_group(group)  # a scheduler or the user may have changed it since
+        """The group's checked step plan (plan.py), its settings and gradients; writes nothing."""
+        settings = self._checked_settings(group)
         plan = self._plans.get(id(group))
         gradients = plan.current_gradients(self, group) if plan is not None else None
         if gradients is None:
             plan = self._plans[id(group)] = StepPlan(self, group)
             gradients = plan.first_gradients()
-        return plan, gradients
+        return plan, settings, gradients
+
+    def _checked_settings(self, group):
+        """The group's :class:`CheckedSettings`, checked again if anything in it changed.
+
+        A scheduler or the user may change a group between steps: any value replaced, or a list
+        in it edited in place, and the group is checked (``_check_group``) before the next write.
+        """
+        settings = self._settings.get(id(group))
+        if settings is None or not settings.holds(group):
+            self._check_group(group)
+            settings = CheckedSettings(group, self._hyperparameters_of(group),
+                                       self._state_names(group))
+            self._settings[id(group)] = settings
+        return settings
 
     def _hyperparameters_of(self, group):
         """The group's hyper-parameters in the update function's order, as floats and bools.
@@ -177,7 +193,7 @@ class Optimizer:
         Plain types keep Numba to one compiled version per array types (an int ``lr`` or a
         NumPy float would each compile another).
         """
-        return [_plain(group[key]) for key in self._hyperparameters]
+        return tuple(_plain(group[key]) for key in self._hyperparameters)
 
     def _check_param(self, p, names):
         """Raise before any write if ``p``'s arrays cannot be updated safely and correctly.

@@ -9,7 +9,15 @@ arrays are the very objects it was made from, and that the new gradients have th
 and dtypes. These checks compare identities and run in C (``map``), a few tens of nanoseconds
 per parameter. Anything else (a parameter added or given a gradient, a ``p.data`` or state
 array replaced, a gradient missing or misshapen, a state dict loaded, hyper-parameters that keep
-other state, another backend) makes the optimizer plan afresh, with every check.
+other state, another backend) makes the optimizer plan afresh, with every check. A group's
+hyper-parameters are kept alike (:class:`CheckedSettings`): checked and converted for the update
+once, and again whenever one of them changed.
+
+What is left of a small tensor's cost is its update call: Numba checks the type of each argument
+and converts ("unboxes") each array it is passed. That conversion, not the dispatch, is most of
+the call, and it is paid per array whether the array is passed alone or inside a tuple: one
+compiled call looping over a group's tensors (PyTorch's multi-tensor ``foreach``) was measured
+no faster than one call per tensor, so there is none.
 
 A plan writes only where a step writes (each parameter's array and state, in place); the only
 memory it keeps is a contiguous buffer for each non-contiguous parameter.
@@ -31,6 +39,42 @@ def _arrays(gradients):
     return gradients
 
 
+class CheckedSettings:
+    """A param group's settings as they were when last checked, and what a step derives from them.
+
+    ``hyperparameters`` are the values the update function takes (``_hyperparameters_of``),
+    ``state_names`` the state arrays the group keeps, ``backend`` its backend. ``holds(group)``
+    tells, by identity, whether the group still has the very values it was checked with: the
+    same keys, each value the same object and, for a list (``betas`` may be one), each of its
+    items the same objects still, since a list can be edited in place. Anything else (a value
+    replaced, even by an equal one, a key added or removed) fails it, and the optimizer checks
+    the group again before it writes.
+    """
+
+    def __init__(self, group, hyperparameters, state_names):
+        self.group = group  # kept alive, so that its id names no other dict
+        self.keys = list(group)
+        self.values = list(group.values())
+        self.lists = [value for key, value in group.items()
+                      if isinstance(value, list) and key != "params"]  # StepPlan checks params
+        self.items = [tuple(value) for value in self.lists]
+        self.hyperparameters = hyperparameters
+        self.state_names = state_names
+        self.backend = group["backend"]
+
+    def holds(self, group):
+        """Whether ``group`` still holds exactly the values it was checked with."""
+        return (group is self.group and len(group) == len(self.keys)
+                and all(map(is_, group, self.keys))
+                and all(map(is_, group.values(), self.values))
+                and all(map(_same_items, self.lists, self.items)))
+
+
+def _same_items(values, items):
+    """Whether the list ``values`` holds the objects ``items`` holds, in order."""
+    return len(values) == len(items) and all(map(is_, values, items))
+
+
 class StepPlan:
     """The update calls of one step over one param group, made and checked once.
 
@@ -40,9 +84,10 @@ class StepPlan:
     """
 
     def __init__(self, optimizer, group):
+        settings = optimizer._settings[id(group)]  # as the optimizer checked them for this step
         self.state_table = optimizer.state  # load_state_dict replaces it
-        self.backend = group["backend"]
-        self.names = optimizer._state_names(group)
+        self.backend = settings.backend
+        self.names = settings.state_names
         self.group_params = list(group["params"])
         self.params = [p for p in self.group_params if p.grad is not None]
         self.idle = [p for p in self.group_params if p.grad is None]
@@ -63,11 +108,12 @@ class StepPlan:
 
     def current_gradients(self, optimizer, group):
         """The group's gradients if this plan still holds for them, else None."""
-        if (optimizer.state is not self.state_table or group["backend"] != self.backend
-                or optimizer._state_names(group) != self.names
+        settings = optimizer._settings[id(group)]  # as the optimizer checked them for this step
+        if (optimizer.state is not self.state_table or settings.backend != self.backend
+                or settings.state_names != self.names
                 or len(group["params"]) != len(self.group_params)
                 or not all(map(is_, group["params"], self.group_params))
-                or any(p.grad is not None for p in self.idle)
+                or self.idle and any(p.grad is not None for p in self.idle)
                 or not all(map(is_, map(_data, self.params), self.datas))
                 or self.calls is not None and not self._state_unchanged()):
             return None
@@ -86,11 +132,11 @@ class StepPlan:
         return (all(map(is_, map(self.state_table.get, self.params), self.states))
                 and all(map(is_, map(getitem, self._dicts, self._keys), self._arrays)))
 
-    def run(self, optimizer, group, gradients):
+    def run(self, optimizer, settings, gradients):
         """Update every planned parameter, in place, with its gradient in ``gradients``."""
         if self.calls is None:
             self._make_calls(optimizer, build(optimizer.update, self.backend))
-        hyperparameters = optimizer._hyperparameters_of(group)
+        hyperparameters = settings.hyperparameters
         takes_step = optimizer._takes_step
         for (p, update, data, arrays, state), grad in zip(self.calls, gradients, strict=True):
             step = state["step"] + 1
