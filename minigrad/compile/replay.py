@@ -213,7 +213,8 @@ class _Entry:
 
     # ------------------------------------------------------------------- replay
     def guards(self):
-        """Raise, naming it, the change that made the generated checks fail."""
+        """Raise, naming it, the change that made the generated checks fail (if there is one:
+        they compare dtypes by identity, and an equal dtype made elsewhere is no change)."""
         info = self.guard_info
         for module, name, param in info.slots:
             if getattr(module, name) is not param:
@@ -237,10 +238,9 @@ class _Entry:
                              f"traced ({value.shape}, {value.dtype} -> {data.shape}, "
                              f"{data.dtype}); call reset() on the compiled step to trace it "
                              "again")
-            if not data.flags.c_contiguous:
+            if id(value) in info.updated and not data.flags.c_contiguous:
                 raise refuse(f"{value.label}'s data is no longer C-contiguous (the compiled "
                              "update needs it so); give it a contiguous array, or call reset()")
-        raise refuse("the state the step was traced with changed")
 
     def replay(self, args, kwargs):
         """Run the compiled program on this call's arrays; return what ``fn`` would."""
@@ -250,13 +250,15 @@ class _Entry:
 class _Guards:
     """What a replay checks before it runs (the generated code reads these).
 
-    ``slots``: (module, attribute, parameter) for every place a module holds a parameter the
-    program reads; ``leaves`` and ``requires``: the tensors whose gradients it computes or
-    reads, and their ``requires_grad`` then; ``optimizers``: (optimizer, the parameters of each
-    of its groups then).
+    ``updated``: id() of the parameter Values updated in a kernel (their data must stay
+    C-contiguous); ``slots``: (module, attribute, parameter) for every place a module holds a
+    parameter the program reads; ``leaves`` and ``requires``: the tensors whose gradients it
+    computes or reads, and their ``requires_grad`` then; ``optimizers``: (optimizer, the
+    parameters of each of its groups then).
     """
 
     def __init__(self, owner, program):
+        self.updated = {id(i.args[0]) for i in program.instrs if i.op == "update"}
         leaves = {id(t): t for _, t in program.params}
         leaves.update((id(t), t) for t, _ in program.grads_out)
         self.leaves = list(leaves.values())
@@ -383,8 +385,8 @@ def _named_inputs(fn, args, kwargs):
 
 def _identifier(name, taken):
     name = "".join(c if c.isalnum() or c == "_" else "_" for c in str(name)) or "arg"
-    if not name.isidentifier() or name in RESERVED or name[0] in "tcwbpdsgfij" and \
-            name[1:].isdigit():
+    if not name.isidentifier() or name in RESERVED or name.startswith("dtype_") or \
+            name[0] in "tcwbpdsgfij" and name[1:].isdigit():
         name = f"in_{name}"
     while name in taken:
         name += "_"
