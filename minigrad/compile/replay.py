@@ -79,7 +79,11 @@ class CompiledStep:
             return self.fn(*args, **kwargs)
         self._discover(args, kwargs)
         key = self._signature(args, kwargs)
-        entry = self._entries.get(key)
+        try:
+            entry = self._entries.get(key)
+        except TypeError:
+            raise refuse("the step's arguments must be Tensors, arrays, or hashable values "
+                         "(numbers, strings, None); got an unhashable one") from None
         if entry is None:
             entry = self._entries[key] = _Entry(self)
         self._last = entry
@@ -141,15 +145,9 @@ class CompiledStep:
 
     def _signature(self, args, kwargs):
         """What a replay depends on besides the arrays' values (see the module docstring)."""
-        parts = (tuple(map(_structure, args)), _structure(kwargs) if kwargs else None,
-                 autograd._state.grad_enabled, get_default_dtype(),
-                 tuple(map(_training, self._submodules)))
-        try:
-            hash(parts)
-            return parts
-        except TypeError:
-            raise refuse("the step's arguments must be Tensors, arrays, or hashable values "
-                         "(numbers, strings, None); got an unhashable one") from None
+        return (tuple(map(_structure, args)), _structure(kwargs) if kwargs else None,
+                autograd._state.grad_enabled, get_default_dtype(),
+                tuple(map(_training, self._submodules)))
 
 
 class _Entry:
@@ -321,15 +319,22 @@ class _Sources:
             self.fixed.append(fn)
 
     def now(self, args, kwargs):
-        roots = self.fixed + list(map(_contents, self.cells))
-        roots += map(self.namespace.get, self.names)
-        roots += [a for a in args if not isinstance(a, _ARRAYS)]
+        try:  # map(attrgetter) runs in C: this is paid at every call
+            roots = list(map(_cell_contents, self.cells))
+        except ValueError:  # a cell not assigned yet
+            roots = list(map(_contents, self.cells))
+        roots += self.fixed
+        if self.names:
+            roots += map(self.namespace.get, self.names)
+        if args:
+            roots += [a for a in args if not isinstance(a, _ARRAYS)]
         if kwargs:
             roots += [a for a in kwargs.values() if not isinstance(a, _ARRAYS)]
         return roots
 
 
 _ARRAYS = (Tensor, np.ndarray)
+_cell_contents = attrgetter("cell_contents")
 
 
 def _contents(cell):
