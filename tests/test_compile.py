@@ -289,6 +289,39 @@ def test_a_new_shape_traces_again(rng):
     assert len(call._entries) == 2  # one per batch size
 
 
+def test_inputs_that_are_not_contiguous(rng):
+    """A strided input (a column slice) gives the same numbers: the kernels read it through a
+    contiguous copy."""
+    def build():
+        model = mlp()
+        optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        return model, optimizer, training_step(model, optimizer, F.cross_entropy)
+    data = batches(rng)
+    for x, y in data:
+        x.data = np.repeat(x.data, 2, axis=1)[:, ::2]
+        assert not x.data.flags.c_contiguous
+    run_both(build, data)
+
+
+def test_parameters_given_an_equal_dtype_keep_replaying(rng):
+    """The replay's checks compare dtypes by identity, then, when that fails, by equality: new
+    ``.data`` arrays of an equal dtype (another dtype object) replay on, untraced."""
+    equal = np.dtype(np.float32, metadata={"unit": "m"})
+    assert equal == np.float32 and equal is not np.dtype(np.float32)
+
+    def build():
+        model = mlp()
+        optimizer = optim.SGD(model.parameters(), lr=0.1)
+        return model, optimizer, training_step(model, optimizer, F.cross_entropy)
+
+    def between(i, model, optimizer):
+        if i == 2:
+            for p in model.parameters():
+                p.data = p.data.astype(equal)
+    call = run_both(build, batches(rng), between)
+    assert len(call._entries) == 1 and call._last.programs == []  # no trace since compiling
+
+
 def test_gradients_accumulated_over_calls(rng):
     """A step without zero_grad adds to the gradients the call finds (eager semantics)."""
     def build():

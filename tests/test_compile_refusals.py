@@ -193,6 +193,18 @@ def test_parameter_replaced(setup):
         call(*data[3])
 
 
+@pytest.mark.parametrize("how", ["replaced", "in place"])
+def test_parameter_data_of_another_shape(setup, how):
+    model, optimizer, data = setup
+    call = compiled_step(model, optimizer, data)
+    if how == "replaced":
+        model[0].bias.data = np.zeros(9, np.float32)
+    else:
+        model[0].weight.data.shape = (32,)  # NumPy lets a contiguous array change shape
+    with pytest.raises(CompileError, match="changed shape or dtype"):
+        call(*data[3])
+
+
 def test_different_parameters_with_gradients(setup):
     model, optimizer, data = setup
     call = compiled_step(model, optimizer, data)

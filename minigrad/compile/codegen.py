@@ -15,7 +15,7 @@ the same cached machine code, in every process.
 import numpy as np
 
 from minigrad.compile.builder import BINARY, UNARY, VIEWS, _result_dtype
-from minigrad.compile.program import format_instr
+from minigrad.compile.program import format_instr, type_string
 from minigrad.compile.schedule import Kernel, accumulator_dtype, base_of, is_suffix_reduction
 from minigrad.compile.schedule import matmul_form as schedule_form
 
@@ -83,6 +83,7 @@ class Generator:
         self.bindings = {}
         self._tensor_names = {}
         self._groups = {}  # (id(optimizer), group index) -> number, for the updates' names
+        self._dtypes = {}  # np.dtype -> its module-level name, for the driver
 
     # ------------------------------------------------------------------ module
     def module(self):
@@ -93,27 +94,48 @@ class Generator:
             if isinstance(step, Kernel):
                 parts.append(self.kernel(step))
         parts.append(self.driver())
+        if self._dtypes:  # compared with `is` (NumPy makes each native dtype once)
+            parts.insert(1, "# The driver's dtypes (checks compare them with `is`).\n" + "\n".join(
+                f"{name} = np.dtype({dtype.name!r})" for dtype, name in self._dtypes.items()))
         return "\n\n".join(parts) + "\n"
+
+    def dtype(self, dtype):
+        """The driver's name for ``dtype`` (``dtype_float32``): an np.dtype, not a type."""
+        dtype = np.dtype(dtype)
+        return self._dtypes.setdefault(dtype, f"dtype_{dtype.name}")
 
     # ----------------------------------------------------------------- kernels
     def kernel(self, kernel):
-        """One ``@jit`` function running the kernel's loop nests."""
+        """One ``@jit`` function running the kernel's loop nests.
+
+        Every array is read and written through its flat 1-D view, at a row-major offset with
+        constant strides (``t3[i0 * 64 + i1]``): Numba's N-d indexing reads the strides at run
+        time, which keeps LLVM from vectorizing a loop that steps across rows.
+        """
         self._kernel = kernel
-        self._reshaped = {}
         self._arenas = set()
         body = []
         for group in kernel.groups:
             body += [""] + self._group(group)
-        views = []
-        for name, base, shape in self._reshaped.values():
-            views.append(f"{name} = {base}.reshape({shape!r})")
         args = self._kernel_args(kernel)
         kernel.args = args
         head = ["@jit", f"def {kernel.name}({', '.join(args)}):"]
-        arena_views = [f"    {line}" for line in self._arena_view_lines(kernel)]
-        text = head + arena_views + [f"    {v}" for v in views] + \
+        views = self._flat_view_lines(kernel) + self._arena_view_lines(kernel)
+        text = head + [f"    {line}" for line in views] + \
             [f"    {line}" if line else "" for line in body] + ["    return 0"]
         return "\n".join(text)
+
+    def _flat_view_lines(self, kernel):
+        """The kernel's array arguments as flat views: ``reshape`` for those it writes (they
+        must be contiguous, and are), ``ravel`` for those it only reads (a non-contiguous input
+        is then read through a copy)."""
+        written = _written(kernel)
+        lines = []
+        for value in _touched(kernel):
+            if self.plan.home[id(value)] in ("external", "python", "fresh") and value.ndim != 1:
+                flat = f"reshape({max(value.size, 1)})" if id(value) in written else "ravel()"
+                lines.append(f"{value.name} = {value.name}.{flat}")
+        return lines
 
     def _kernel_args(self, kernel):
         """Everything the kernel touches that lives outside it, by name, arenas last."""
@@ -154,8 +176,8 @@ class Generator:
                 value = values[key]
                 name, shape = value.name, value.shape
             size = max(int(np.prod(shape, dtype=np.int64)), 1)
-            lines.append(f"{name} = arena_{dtype.name}[{start}:{start + size}]"
-                         f".reshape({tuple(shape)!r})")
+            lines.append(f"{name} = arena_{dtype.name}[{start}:{start + size}]  "
+                         f"# {type_string(shape, dtype)}, flat")
         return lines
 
     def _group(self, group):
@@ -204,7 +226,7 @@ class Generator:
     def _store(self, value, index, scalar):
         home = self.plan.home[id(value)]
         if home in ("arena", "fresh"):
-            return [f"{value.name}[{_index(index, value.shape)}] = {scalar}"]
+            return [f"{value.name}[{_flat(index, value.shape)}] = {scalar}"]
         return []
 
     def _elementwise(self, instr, loops):
@@ -235,19 +257,20 @@ class Generator:
         zero = literal_code(0, out.dtype)
         product = (f"{self._cast('a_ik', a.dtype, out.dtype)} * "
                    f"{self._cast(self.load(b, ('k', 'i1')), b.dtype, out.dtype)}")
+        at = f"{out.name}[{_flat(('i0', 'i1'), out.shape)}]"
         lines = [f"for i0 in range({rows}):", f"    for i1 in range({columns}):",
-                 f"        {out.name}[i0, i1] = {zero}"]
+                 f"        {at} = {zero}"]
         if schedule_form(instr) == "outer":
             return lines + [f"for k in range({inner}):", f"    for i0 in range({rows}):",
                             f"        a_ik = {self.load(a, ('i0', 'k'))}",
                             f"        for i1 in range({columns}):",
-                            f"            {out.name}[i0, i1] += {product}"]
+                            f"            {at} += {product}"]
         return [f"for i0 in range({rows}):", f"    for i1 in range({columns}):",
-                f"        {out.name}[i0, i1] = {zero}",
+                f"        {at} = {zero}",
                 f"    for k in range({inner}):",
                 f"        a_ik = {self.load(a, ('i0', 'k'))}",
                 f"        for i1 in range({columns}):",
-                f"            {out.name}[i0, i1] += {product}"]
+                f"            {at} += {product}"]
 
     # ------------------------------------------------------------------ updates
     def _update_names(self, instr):
@@ -359,20 +382,20 @@ class Generator:
             acc = f"acc_{out.name}"
             pre[level].append(f"{acc} = {init}")
             body.append(update.format(acc=acc, value=value))
-            post[level].append(f"{out.name}[{_index(out_index, out.shape)}] = "
+            post[level].append(f"{out.name}[{_flat(out_index, out.shape)}] = "
                                f"{self._cast(acc, acc_dtype, out.dtype)}")
             return
         wide = ("accumulator", id(out)) in self.plan.offset
         acc = f"acc_{out.name}" if wide else out.name
-        before.append(f"{acc}[...] = {init}")
-        body.append(update.format(acc=f"{acc}[{_index(out_index, out.shape)}]", value=value))
+        before.append(f"{acc}[:] = {init}")
+        body.append(update.format(acc=f"{acc}[{_flat(out_index, out.shape)}]", value=value))
         if wide:  # copy the wide sums into the result, converting
             index = tuple(f"j{d}" for d in range(out.ndim))
             indent = ""
             for d, n in enumerate(out.shape):
                 after.append(f"{indent}for j{d} in range({n}):")
                 indent += "    "
-            at = _index(index, out.shape)
+            at = _flat(index, out.shape)
             after.append(f"{indent}{out.name}[{at}] = "
                          f"{self._cast(f'{acc}[{at}]', acc_dtype, out.dtype)}")
 
@@ -456,26 +479,21 @@ class Generator:
             if instr.op == "broadcast_to":
                 return self.load(base, index)
             return self._reshaped_access(value, base, index)
-        return f"{value.name}[{_index(index, value.shape)}]"
+        return f"{value.name}[{_flat(index, value.shape)}]"
 
     def _reshaped_access(self, value, base, index):
-        """``reshape(base)[index]``: by dropping or adding unit axes when that is all it does,
-        else through a reshaped view (contiguous buffers) or flat-index arithmetic."""
-        kept = [i for i, n in zip(index, value.shape, strict=True) if n != 1]
-        if [n for n in value.shape if n != 1] == [n for n in base.shape if n != 1]:
-            it = iter(kept)
-            return self._access(base, tuple("0" if n == 1 else next(it) for n in base.shape))
-        home = self.plan.home.get(id(base))
-        if home in ("arena", "fresh") and base.instr is not None and \
-                base.instr.op not in VIEWS:
-            name = f"r_{value.name}"
-            self._reshaped[id(value)] = (name, base.name, value.shape)
-            return f"{name}[{_index(index, value.shape)}]"
-        strides = _strides(value.shape)
-        flat = " + ".join(f"{i} * {s}" for i, s in zip(index, strides, strict=True)) or "0"
-        base_strides = _strides(base.shape)
-        inner = tuple(f"(({flat}) // {s}) % {n}" for s, n in zip(base_strides, base.shape,
-                                                                   strict=True))
+        """``reshape(base)[index]``: row-major on both sides, so the same flat offset in
+        ``base``; unless ``base`` is itself a transposed or broadcast view, then read at the
+        index that offset has in it."""
+        flat = _flat(index, value.shape)
+        while base.instr is not None and base.instr.op == "reshape":
+            base = base.instr.args[0]
+        if base.kind == "literal":
+            return literal_code(base.constant, base.dtype)
+        if base.instr is None or base.instr.op not in VIEWS:
+            return f"{base.name}[{flat}]"
+        inner = tuple(f"(({flat}) // {s}) % {n}" for s, n in zip(_strides(base.shape),
+                                                                   base.shape, strict=True))
         return self._access(base, inner)
 
     # ------------------------------------------------------------------- driver
@@ -501,7 +519,7 @@ class Generator:
         recycled = {id(v): t for t, v in program.grads_out if v is not None and
                     v.size >= RECYCLE_MIN_SIZE}
         for value in self._fresh_values():
-            empty = f"np.empty({value.shape!r}, {type_name(value.dtype)})"
+            empty = f"np.empty({value.shape!r}, {self.dtype(value.dtype)})"
             if id(value) not in recycled:
                 lines.append(f"    {value.name} = {empty}")
                 continue
@@ -513,7 +531,7 @@ class Generator:
                       f"    if ({value.name} is None or getrefcount({value.name}) != 3 or "
                       f"{value.name}.base is not None",
                       f"            or {value.name}.shape != {value.shape!r} or "
-                      f"{value.name}.dtype != {type_name(value.dtype)}):",
+                      f"{value.name}.dtype is not {self.dtype(value.dtype)}):",
                       f"        {value.name} = {empty}"]
         for step in self.plan.steps:
             updates = [i for i in (step.instrs if isinstance(step, Kernel) else [step])
@@ -553,9 +571,9 @@ class Generator:
         for value, tensor in program.grads_in:
             lines.append(f"    {value.name} = {self._tensor_name(tensor)}.grad")
         updated = {id(i.args[0]) for i in self.plan.instrs if i.op == "update"}
-        conditions = [f"{v.name}.shape != {v.shape!r} or {v.name}.dtype != "
-                      f"{type_name(v.dtype)}" + (f" or not {v.name}.flags.c_contiguous"
-                                                 if id(v) in updated else "")
+        conditions = [f"{v.name}.shape != {v.shape!r} or {v.name}.dtype is not "
+                      f"{self.dtype(v.dtype)}" + (f" or not {v.name}.flags.c_contiguous"
+                                                  if id(v) in updated else "")
                       for v, _ in program.params]
         for index, (module, name, param) in enumerate(guards.slots):
             self.bindings[f"M{index}"] = module
@@ -564,15 +582,23 @@ class Generator:
             flag = "True" if tensor._requires_grad else "False"
             conditions.append(f"{self._tensor_name(tensor)}._requires_grad is not {flag}")
         for index, (optimizer, groups) in enumerate(guards.optimizers):
+            # Inline rather than runtime.same_groups: a call costs more than the comparisons.
             self.bindings[f"OPTIMIZER{index}"] = optimizer
-            self.bindings[f"GROUPS{index}"] = groups
-            conditions.append(f"not same_groups(OPTIMIZER{index}.param_groups, GROUPS{index})")
-        self.bindings["same_groups"] = None
+            groups_now = f"PARAM_GROUPS{index}"
+            lines.append(f"    {groups_now} = OPTIMIZER{index}.param_groups")
+            conditions.append(f"len({groups_now}) != {len(groups)}")
+            for number, params in enumerate(groups):
+                self.bindings[f"GROUP{index}_{number}"] = params
+                now = f"{groups_now}[{number}]['params']"
+                conditions.append(f"len({now}) != {len(params)} or not all(map(is_, {now}, "
+                                  f"GROUP{index}_{number}))")
+        self.bindings["is_"] = None
         self.bindings["changed"] = None
         self.bindings["retrace"] = None
         if conditions:
             lines.append("    if (" + "\n            or ".join(conditions) + "):")
-            lines.append("        changed()  # raises, naming what changed since the trace")
+            lines.append("        changed()  # raises, naming what changed since the trace, if "
+                         "anything did")
         if program.grads_in:
             names = " or ".join(f"{v.name} is None" for v, _ in program.grads_in)
             lines.append(f"    if {names}:")
@@ -725,10 +751,29 @@ def _kind(value):
     return value.dtype
 
 
-def _index(index, shape):
-    if not shape:
-        return "()"
-    return ", ".join(str(i) for i in index)
+def _flat(index, shape):
+    """The row-major offset of ``index`` in an array of ``shape``, as code: 'i0 * 64 + i1'."""
+    terms = []
+    for i, stride, n in zip(index, _strides(shape), shape, strict=True):
+        i = str(i)
+        if i == "0" or n == 1:
+            continue
+        if not (i.isidentifier() or i.isdigit() or i.endswith("]") and " " not in i):
+            i = f"({i})"
+        terms.append(i if stride == 1 else f"{i} * {stride}")
+    return " + ".join(terms) or "0"
+
+
+def _written(kernel):
+    """id() of the arrays the kernel writes (through views, to the array that holds them)."""
+    written = set()
+    for group in kernel.groups:
+        for instr in group.instrs:
+            outs = list(instr.outs) + ([instr.args[0]] if instr.op == "update" else [])
+            for value in outs:
+                if value is not None:
+                    written.add(id(base_of(value)))
+    return written
 
 
 def _strides(shape):

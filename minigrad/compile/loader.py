@@ -8,6 +8,7 @@ The directory is ``$MINIGRAD_CACHE_DIR``, else ``~/.cache/minigrad/compile``.
 
 import hashlib
 import importlib.util
+import operator
 import os
 import sys
 import tempfile
@@ -38,9 +39,9 @@ def load(source, bindings, plan):
     spec.loader.exec_module(module)
     arenas = {dtype: np.empty(max(size, 1), dtype) for dtype, size in plan.arena.items()}
     shared = {"random": random, "xp_numpy": xp_numpy, "fit": runtime.fit, "fail": runtime.fail,
-              "same_groups": runtime.same_groups, "Tensor": Tensor, "plain": runtime.plain,
+              "Tensor": Tensor, "plain": runtime.plain,
               "check_group": runtime.check_group, "state_of": runtime.state_of,
-              "getrefcount": sys.getrefcount}
+              "getrefcount": sys.getrefcount, "is_": operator.is_}
     for key, value in bindings.items():
         if key.startswith("arena_"):
             value = arenas[np.dtype(key[len("arena_"):])]

@@ -17,7 +17,7 @@ SECTIONS = ("forward", "backward", "update")
 
 #: Names the generated code uses itself: no value may take them.
 RESERVED = {"np", "numba", "jit", "run", "fail", "fit", "random", "xp_numpy", "status", "grads",
-            "k", "j", "CHECKS", "arenas", "a_ik"}
+            "k", "j", "CHECKS", "arenas", "a_ik", "is_"}
 
 # How each operation prints. Binary operators print as Python expressions; everything else as
 # a call, its static attributes after its arguments.

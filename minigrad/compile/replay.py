@@ -79,7 +79,11 @@ class CompiledStep:
             return self.fn(*args, **kwargs)
         self._discover(args, kwargs)
         key = self._signature(args, kwargs)
-        entry = self._entries.get(key)
+        try:
+            entry = self._entries.get(key)
+        except TypeError:
+            raise refuse("the step's arguments must be Tensors, arrays, or hashable values "
+                         "(numbers, strings, None); got an unhashable one") from None
         if entry is None:
             entry = self._entries[key] = _Entry(self)
         self._last = entry
@@ -141,15 +145,9 @@ class CompiledStep:
 
     def _signature(self, args, kwargs):
         """What a replay depends on besides the arrays' values (see the module docstring)."""
-        parts = (tuple(map(_structure, args)), _structure(kwargs) if kwargs else None,
-                 autograd._state.grad_enabled, get_default_dtype(),
-                 tuple(map(_training, self._submodules)))
-        try:
-            hash(parts)
-            return parts
-        except TypeError:
-            raise refuse("the step's arguments must be Tensors, arrays, or hashable values "
-                         "(numbers, strings, None); got an unhashable one") from None
+        return (tuple(map(_structure, args)), _structure(kwargs) if kwargs else None,
+                autograd._state.grad_enabled, get_default_dtype(),
+                tuple(map(_training, self._submodules)))
 
 
 class _Entry:
@@ -213,7 +211,8 @@ class _Entry:
 
     # ------------------------------------------------------------------- replay
     def guards(self):
-        """Raise, naming it, the change that made the generated checks fail."""
+        """Raise, naming it, the change that made the generated checks fail (if there is one:
+        they compare dtypes by identity, and an equal dtype made elsewhere is no change)."""
         info = self.guard_info
         for module, name, param in info.slots:
             if getattr(module, name) is not param:
@@ -237,10 +236,9 @@ class _Entry:
                              f"traced ({value.shape}, {value.dtype} -> {data.shape}, "
                              f"{data.dtype}); call reset() on the compiled step to trace it "
                              "again")
-            if not data.flags.c_contiguous:
+            if id(value) in info.updated and not data.flags.c_contiguous:
                 raise refuse(f"{value.label}'s data is no longer C-contiguous (the compiled "
                              "update needs it so); give it a contiguous array, or call reset()")
-        raise refuse("the state the step was traced with changed")
 
     def replay(self, args, kwargs):
         """Run the compiled program on this call's arrays; return what ``fn`` would."""
@@ -250,13 +248,15 @@ class _Entry:
 class _Guards:
     """What a replay checks before it runs (the generated code reads these).
 
-    ``slots``: (module, attribute, parameter) for every place a module holds a parameter the
-    program reads; ``leaves`` and ``requires``: the tensors whose gradients it computes or
-    reads, and their ``requires_grad`` then; ``optimizers``: (optimizer, the parameters of each
-    of its groups then).
+    ``updated``: id() of the parameter Values updated in a kernel (their data must stay
+    C-contiguous); ``slots``: (module, attribute, parameter) for every place a module holds a
+    parameter the program reads; ``leaves`` and ``requires``: the tensors whose gradients it
+    computes or reads, and their ``requires_grad`` then; ``optimizers``: (optimizer, the
+    parameters of each of its groups then).
     """
 
     def __init__(self, owner, program):
+        self.updated = {id(i.args[0]) for i in program.instrs if i.op == "update"}
         leaves = {id(t): t for _, t in program.params}
         leaves.update((id(t), t) for t, _ in program.grads_out)
         self.leaves = list(leaves.values())
@@ -319,15 +319,22 @@ class _Sources:
             self.fixed.append(fn)
 
     def now(self, args, kwargs):
-        roots = self.fixed + list(map(_contents, self.cells))
-        roots += map(self.namespace.get, self.names)
-        roots += [a for a in args if not isinstance(a, _ARRAYS)]
+        try:  # map(attrgetter) runs in C: this is paid at every call
+            roots = list(map(_cell_contents, self.cells))
+        except ValueError:  # a cell not assigned yet
+            roots = list(map(_contents, self.cells))
+        roots += self.fixed
+        if self.names:
+            roots += map(self.namespace.get, self.names)
+        if args:
+            roots += [a for a in args if not isinstance(a, _ARRAYS)]
         if kwargs:
             roots += [a for a in kwargs.values() if not isinstance(a, _ARRAYS)]
         return roots
 
 
 _ARRAYS = (Tensor, np.ndarray)
+_cell_contents = attrgetter("cell_contents")
 
 
 def _contents(cell):
@@ -383,8 +390,8 @@ def _named_inputs(fn, args, kwargs):
 
 def _identifier(name, taken):
     name = "".join(c if c.isalnum() or c == "_" else "_" for c in str(name)) or "arg"
-    if not name.isidentifier() or name in RESERVED or name[0] in "tcwbpdsgfij" and \
-            name[1:].isdigit():
+    if not name.isidentifier() or name in RESERVED or name.startswith("dtype_") or \
+            name[0] in "tcwbpdsgfij" and name[1:].isdigit():
         name = f"in_{name}"
     while name in taken:
         name += "_"
