@@ -297,7 +297,7 @@ def test_inputs_that_are_not_contiguous(rng):
         optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         return model, optimizer, training_step(model, optimizer, F.cross_entropy)
     data = batches(rng)
-    for x, y in data:
+    for x, _y in data:
         x.data = np.repeat(x.data, 2, axis=1)[:, ::2]
         assert not x.data.flags.c_contiguous
     run_both(build, data)
