@@ -376,12 +376,9 @@ def hvp(func, primals, tangents):
     with enable_grad():
         ones = Tensor._constant(np.ones(output.shape, output.dtype))
         grads = _gradients([output], tracked, [ones], create_graph=True)
-        along = sum((g * v).sum() for g, v in zip(grads, tangents, strict=True))
-        if not along.requires_grad:  # func is linear: its Hessian is zero
-            products = tuple(_zeros(p) for p in tracked)
-        else:
-            products = _gradients([along], tracked, [Tensor._constant(np.ones((), along.dtype))],
-                                  keep_graph)
+        # d/dx (grad f(x) . v) is the vector-Jacobian product of grad f with v: the gradient's
+        # own graph, walked backward from v (zeros where the gradient is constant).
+        products = _gradients(grads, tracked, tangents, keep_graph)
     products = tuple(_result(h, keep_graph) for h in products)
     return _result(output, keep_graph), (products if several else products[0])
 

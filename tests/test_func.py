@@ -101,6 +101,21 @@ def test_hessian_and_hvp_of_a_quadratic_form(rng):
     np.testing.assert_allclose(hv.data, (m + m.T) @ v.data, rtol=1e-12)
 
 
+def test_hvp_is_zero_along_primals_whose_gradient_is_constant(rng):
+    a, b = t64(rng.standard_normal(3)), t64(rng.standard_normal(2))
+    va, vb = t64(rng.standard_normal(3)), t64(rng.standard_normal(2))
+
+    def f(a, b):  # linear in b: the b-b block of the Hessian is zero, the cross blocks 2a
+        return (a * a).sum() * b.sum()
+
+    _, (ha, hb) = func.hvp(f, (a, b), (va, vb))
+    np.testing.assert_allclose(ha.data, 2 * b.data.sum() * va.data + 2 * a.data * vb.data.sum(),
+                               rtol=1e-12)
+    np.testing.assert_allclose(hb.data, np.full(2, 2 * a.data @ va.data), rtol=1e-12)
+    _, (ha, hb) = func.hvp(lambda a, b: (a * 3.0).sum() + b.sum(), (a, b), (va, vb))
+    assert ha.tolist() == [0.0] * 3 and hb.tolist() == [0.0] * 2  # linear: no curvature
+
+
 def test_hvp_matches_finite_differences_of_gradients_on_an_mlp(rng):
     minigrad.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
