@@ -1,7 +1,7 @@
 """Benchmark minigrad's optimizer step: numba vs python vs numpy backends (and PyTorch if present).
 
     python perf/bench_optim.py [--quick] [--threads N] [--out DIR | --commit] [--only ALGOS]
-                               [--sizes SIZES] [--dtypes DTYPES] [--flat-sweep]
+                               [--sizes SIZES] [--dtypes DTYPES]
 
 For each algorithm x backend x size x dtype it times ``optimizer.step()`` (medians over repeats
 after a warm-up) and relates it to the memory bandwidth ``np.copyto`` reaches on arrays of the
@@ -193,13 +193,7 @@ def main(argv=None):
     parser.add_argument("--dtypes", metavar="DTYPES",
                         help="comma-separated dtypes (default: float32,float64; float32 with "
                              "--quick)")
-    parser.add_argument("--flat-sweep", action="store_true",
-                        help="only time Adam's flat-buffer path against the per-tensor path "
-                             "over 40 tensors of each size (how flat.FLAT_MAX_SIZE was chosen)")
     args = parser.parse_args(argv)
-    if args.flat_sweep:
-        flat_sweep([int(n) for n in (args.sizes or "1024,4096,16384,65536,262144").split(",")])
-        return
     folder = common.results_dir(args)
     if torch is None:
         print("PyTorch is not installed: its columns are skipped (CPU wheels: pip install torch "
@@ -262,32 +256,6 @@ def run(args):
         print(f"  {algorithm:18s} cold cache {t['cold_s']:7.2f} s  warm cache {t['warm_s']:.3f} s")
     return {"machine": common.machine_info(args.threads), "copyto": copyto, "compile": compile_,
             "results": results, "torch": "installed" if torch is not None else "not installed"}
-
-
-def flat_sweep(sizes, count=40):
-    """Adam over ``count`` float32 tensors of each size: flat buffers against per tensor."""
-    from minigrad.optim import flat
-
-    def step_with(opt, max_size):
-        def step():
-            saved, flat.FLAT_MAX_SIZE = flat.FLAT_MAX_SIZE, max_size
-            try:
-                opt.step()
-            finally:
-                flat.FLAT_MAX_SIZE = saved
-        return step
-
-    print(f"Adam, {count} float32 tensors of n elements: flat buffers vs per tensor (medians)")
-    for n in sizes:
-        steps = {}
-        for name, max_size in (("flat", sys.maxsize), ("per-tensor", 0)):
-            params = make_tensors([(n,)] * count, np.float32, np.random.default_rng(0))
-            steps[name] = step_with(optim.Adam(params), max_size)
-        timed = time_round_robin(steps, max(20, 2 * 10**7 // (n * count)), 10.0)
-        t = {name: median for name, (median, _) in timed.items()}
-        print(f"  n = {n:7d}  flat {t['flat'] * 1e6:9.1f} us  per-tensor "
-              f"{t['per-tensor'] * 1e6:9.1f} us  per-tensor / flat "
-              f"{t['per-tensor'] / t['flat']:.2f}")
 
 
 _header_done = False

@@ -177,7 +177,7 @@ def test_recording_does_not_write_into_an_optimizers_gradient_buffer():
     model, loss = mlp_step()
     optimizer = optim.Adam(model.parameters(), lr=0.01)
     loss.backward()
-    optimizer.step()  # an optimizer may now hold the gradients' memory (a flat buffer)
+    optimizer.step()  # the gradients the user holds must come through recording unchanged
     held = [(p.grad, p.grad.copy()) for p in model.parameters()]
     loss = F.cross_entropy(model(minigrad.randn(8, 2)), np.zeros(8, dtype=np.int64))
     minigrad.graph.to_html(loss, module=model)

@@ -2,8 +2,8 @@
 
 Memory is measured twice. ``tracemalloc`` (NumPy reports its array buffers to it) gives the bytes
 that stay allocated from just before the optimizer is built until after two steps: its state
-arrays, Lookahead's slow weights, and anything else it keeps, on one float32 parameter large
-enough to be updated in place (no flat buffer). ``state_dict()`` gives the bytes of the arrays
+arrays, Lookahead's slow weights, and anything else it keeps, on one large float32
+parameter. ``state_dict()`` gives the bytes of the arrays
 it would save. Step time is the median of repeated ``step()`` calls on the same parameter,
 the optimizers taking turns so that a busy neighbour slows all of them alike.
 """

@@ -236,7 +236,7 @@ def _restore(params, optimizer, saved):
     """Put back what ``_snapshot`` copied: values in place, the optimizer from its state dict."""
     optimizer.load_state_dict(saved["optimizer"])
     for p, data, grad in zip(params, saved["data"], saved["grad"], strict=True):
-        p.data[...] = data  # in place: p.data may be a view into an optimizer's flat buffer
+        p.data[...] = data  # in place: the optimizer and any tied view keep this very array
         p.grad = None if grad is None else grad.copy()
     random.set_state(saved["rng"])
 
