@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+MODEL_NAMES = {"mlp": "MLP", "conv1d": "Conv1d"}
 ALGORITHM_NAMES = {"SGD-momentum": "SGD momentum", "SGD-nesterov": "SGD Nesterov",
                    "RMSprop-centered": "RMSprop centered"}
 
@@ -115,7 +116,7 @@ def train_table(report):
             cells.append(f"{row['median_ms']:.3f}{threads}" if row else "")
         factors = [f"{ratio[f'minigrad_vs_{i}']:.2f}" if ratio.get(f"minigrad_vs_{i}")
                    else "" for i in others]
-        lines.append(f"| {key[0].upper() if key[0] != 'mlp' else 'MLP'} | {key[1]} | "
+        lines.append(f"| {MODEL_NAMES.get(key[0], key[0].upper())} | {key[1]} | "
                      + " | ".join(cells + factors) + " |")
     return "\n".join(lines)
 
