@@ -53,6 +53,17 @@ def _check_float_tensor(value, name, what):
         raise TypeError(f"{name}: {what} must be floating-point, got dtype {value.dtype}")
 
 
+def _check_like(values, references, name, what):
+    """Each value (a tangent, a cotangent) a floating-point Tensor of its reference's shape."""
+    if len(values) != len(references):
+        raise ValueError(f"{name}: expected {len(references)} {what}s, got {len(values)}")
+    for i, (value, reference) in enumerate(zip(values, references, strict=True)):
+        _check_float_tensor(value, name, f"{what} {i}")
+        if value.shape != reference.shape:
+            raise ValueError(f"{name}: {what} {i} has shape {value.shape}, expected "
+                             f"{reference.shape}")
+
+
 def _tracked(value, name, what):
     """A Tensor standing for ``value`` in the function, through which gradients flow to it.
 
@@ -197,12 +208,7 @@ def vjp(func, *primals, has_aux=False):
 
     def vjp_fn(cotangents):
         given = list(cotangents) if several else [cotangents]
-        if len(given) != len(outputs):
-            raise ValueError(f"vjp: expected {len(outputs)} cotangents, got {len(given)}")
-        for i, (ct, out) in enumerate(zip(given, outputs, strict=True)):
-            _check_float_tensor(ct, "vjp", f"cotangent {i}")
-            if ct.shape != out.shape:
-                raise ValueError(f"vjp: cotangent {i} has shape {ct.shape}, expected {out.shape}")
+        _check_like(given, outputs, "vjp", "cotangent")
         return _gradients(outputs, tracked, given, keep_graph)
 
     result = tuple(_result(o, keep_graph) for o in outputs) if several \
@@ -251,18 +257,15 @@ def jvp(func, primals, tangents, has_aux=False):
     """
     if not isinstance(primals, tuple) or not isinstance(tangents, tuple):
         raise TypeError("jvp: primals and tangents must be tuples of Tensors")
-    if len(primals) != len(tangents):
-        raise ValueError(f"jvp: got {len(primals)} primals and {len(tangents)} tangents")
+    for i, p in enumerate(primals):
+        _check_float_tensor(p, "jvp", f"primal {i}")
+    _check_like(tangents, primals, "jvp", "tangent")
     if autograd.propagate_tangent in autograd._state.watchers:
         raise RuntimeError("jvp: forward mode does not nest in minigrad (jvp inside jvp or "
                            "jacfwd); use reverse mode for the inner derivative (e.g. "
                            "jacfwd(jacrev(f)))")
     duals = []
-    for i, (p, t) in enumerate(zip(primals, tangents, strict=True)):
-        _check_float_tensor(p, "jvp", f"primal {i}")
-        _check_float_tensor(t, "jvp", f"tangent {i}")
-        if t.shape != p.shape:
-            raise ValueError(f"jvp: tangent {i} has shape {t.shape}, its primal {p.shape}")
+    for p, t in zip(primals, tangents, strict=True):
         # A new tensor that carries the tangent, joined to the primal's graph if it has one.
         dual = ops.reshape(p, p.shape) if p.requires_grad else Tensor._constant(p.data)
         dual._tangent = t if t.dtype == p.dtype else Tensor._constant(t.data.astype(p.dtype))
@@ -361,12 +364,9 @@ def hvp(func, primals, tangents):
     several = isinstance(primals, tuple)
     primals = primals if several else (primals,)
     tangents = tangents if isinstance(tangents, tuple) else (tangents,)
-    if len(primals) != len(tangents):
-        raise ValueError(f"hvp: got {len(primals)} primals and {len(tangents)} tangents")
-    for i, (p, v) in enumerate(zip(primals, tangents, strict=True)):
-        _check_float_tensor(v, "hvp", f"tangent {i}")
-        if v.shape != p.shape:
-            raise ValueError(f"hvp: tangent {i} has shape {v.shape}, its primal {p.shape}")
+    for i, p in enumerate(primals):
+        _check_float_tensor(p, "hvp", f"primal {i}")
+    _check_like(tangents, primals, "hvp", "tangent")
     with enable_grad():
         tracked = [_tracked(p, "hvp", f"primal {i}") for i, p in enumerate(primals)]
         output = func(*tracked)

@@ -61,6 +61,18 @@ def test_vjp_gives_one_gradient_per_primal_and_can_be_called_again():
     assert vjp_fn(t64([1.0, 0.0]))[0].tolist() == [3.0, 0.0]
     with pytest.raises(ValueError, match=r"cotangent 0 has shape \(3,\), expected \(2,\)"):
         vjp_fn(t64([1.0, 2.0, 3.0]))
+    with pytest.raises(TypeError, match="vjp: cotangent 0 must be floating-point"):
+        vjp_fn(minigrad.tensor([1, 2]))
+
+
+def test_hvp_refuses_tangents_that_do_not_match_its_primals():
+    x = t64([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"hvp: tangent 0 has shape \(3,\), expected \(2,\)"):
+        func.hvp(lambda x: (x * x).sum(), x, t64([1.0, 2.0, 3.0]))
+    with pytest.raises(ValueError, match="hvp: expected 1 tangents, got 2"):
+        func.hvp(lambda x: (x * x).sum(), x, (x, x))
+    with pytest.raises(TypeError, match="hvp: primal 0 must be a Tensor, got list"):
+        func.hvp(lambda x: (x * x).sum(), [1.0, 2.0], x)
 
 
 def test_jvp_is_one_forward_pass_with_tangents():
@@ -70,8 +82,10 @@ def test_jvp_is_one_forward_pass_with_tangents():
     np.testing.assert_allclose(tangent.data, 3 * (1 - np.tanh(x.data) ** 2) * [1.0, 2.0])
     _, zero = func.jvp(lambda t: t64([1.0]), (x,), (t64([1.0, 1.0]),))
     assert zero.tolist() == [0.0]  # an output that does not depend on the primal
-    with pytest.raises(ValueError, match=r"tangent 0 has shape \(1,\), its primal \(2,\)"):
+    with pytest.raises(ValueError, match=r"jvp: tangent 0 has shape \(1,\), expected \(2,\)"):
         func.jvp(lambda t: t, (x,), (t64([1.0]),))
+    with pytest.raises(ValueError, match="jvp: expected 1 tangents, got 2"):
+        func.jvp(lambda t: t, (x,), (x, x))
     with pytest.raises(RuntimeError, match="does not nest"):
         func.jvp(lambda t: func.jvp(lambda u: u, (t,), (t,))[1], (x,), (x,))
 
