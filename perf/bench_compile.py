@@ -92,20 +92,19 @@ def torch_threads(count):
 def step_cases(args, clock):
     """Time every step case; return rows and target ratios."""
     sys.path.insert(0, HERE)
+    import bench_train
     import compiled_columns as columns
 
     repeats = args.repeats or (5 if args.quick else 15)
     rows, targets = [], []
     mlp_shapes = MLP_SHAPES[:2] if args.quick else MLP_SHAPES
     for shape in mlp_shapes:
-        case = columns.Case("mlp", shape, 0)
-        eager = columns.minigrad_eager(case)  # its weights are everyone's starting point
-        case.mlp_weights = [w.copy() for w in _weights_of(eager)]
-        steps = {"minigrad": (eager, _none),
+        case = bench_train.Case("mlp", shape, 0)  # its mlp_weights: everyone's starting point
+        steps = {"minigrad": (columns.minigrad_eager(case), _none),
                  "minigrad compiled": (columns.minigrad_compiled(case), _none),
-                 "numpy": (numpy_mlp(case), _none)}
+                 "numpy": (bench_train.numpy_step(case), _none)}
         if shape == MLP_SHAPES[0]:
-            torch_step = columns.torch_eager_mlp(case)
+            torch_step = columns.torch_eager(case)
             if torch_step is not None:
                 for count in (1, 2):
                     steps[f"torch@{count}"] = (torch_step, torch_threads(count))
@@ -127,7 +126,7 @@ def step_cases(args, clock):
         print_rows(rows[-len(timed):])
     for kind in ("rnn", "lstm", "gru"):
         for shape in RNN_SHAPES[:1] if args.quick else RNN_SHAPES:
-            case = columns.Case(kind, shape, 0)
+            case = bench_train.Case(kind, shape, 0)
             steps = {"minigrad": (columns.minigrad_eager(case), _none),
                      "minigrad compiled": (columns.minigrad_compiled(case), _none)}
             timed = interleaved(steps, repeats, args.budget * 2, clock)
@@ -136,28 +135,6 @@ def step_cases(args, clock):
                                    timed["minigrad compiled"][0] / timed["minigrad"][0], 0.8))
             print_rows(rows[-2:])
     return rows, targets
-
-
-def _weights_of(step):
-    """The MLP parameters behind a minigrad step function (its closure holds the model)."""
-    from minigrad.nn import Module
-
-    for cell in step.__closure__:
-        if isinstance(cell.cell_contents, Module):
-            return [p.data for p in cell.cell_contents.parameters()]
-    raise LookupError("no model in the step's closure")
-
-
-def numpy_mlp(case):
-    """bench_train's hand-written NumPy step (the floor), from ``case.mlp_weights``."""
-    import inspect
-
-    import bench_train
-
-    weights = [w.copy() for w in case.mlp_weights]
-    if next(iter(inspect.signature(bench_train.numpy_mlp).parameters)) == "case":
-        return bench_train.numpy_mlp(case, weights)
-    return bench_train.numpy_mlp(case.shape, case.seed, weights)
 
 
 def _rows(model, shape, timed):

@@ -79,7 +79,7 @@ class Case:
     @functools.cached_property
     def mlp_weights(self):
         """minigrad's initial weights for the MLP (w1, b1, w2, b2), for the others to copy."""
-        return [p.data.copy() for p in minigrad_mlp(self)[1]]
+        return [p.data.copy() for p in compiled_columns.minigrad_mlp(self)[1]]
 
     @functools.cached_property
     def conv_data(self):
@@ -102,28 +102,6 @@ class Case:
 
 
 # ------------------------------------------------------------------------------ minigrad
-def minigrad_mlp(case):
-    """(step, parameters) of the MLP in minigrad."""
-    import minigrad
-    from minigrad import nn, optim
-    from minigrad.nn import functional as F
-
-    B, D, H, C = case.shape
-    minigrad.manual_seed(case.seed)
-    model = nn.Sequential(nn.Linear(D, H), nn.ReLU(), nn.Linear(H, C))
-    opt = optim.SGD(model.parameters(), lr=LR)
-    x, y = (minigrad.tensor(a) for a in case.mlp_data)
-
-    def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step, list(model.parameters())
-
-
 def minigrad_conv(case):
     """(step, parameters) of the Conv1d case in minigrad."""
     import minigrad
@@ -146,24 +124,9 @@ def minigrad_conv(case):
 @implementation("minigrad")
 def minigrad_step(case):
     """minigrad's step for every model."""
-    import minigrad
-    from minigrad import nn
-
-    if case.model == "mlp":
-        return minigrad_mlp(case)[0]
     if case.model == "conv1d":
         return minigrad_conv(case)[0]
-    T, B, I, H = case.shape
-    minigrad.manual_seed(case.seed)
-    layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[case.model](I, H)
-    x = minigrad.tensor(case.sequence)
-
-    def step():
-        layer.zero_grad()
-        output, _ = layer(x)
-        output.mean().backward()
-
-    return step
+    return compiled_columns.minigrad_eager(case)
 
 
 # ------------------------------------------------------------------------ NumPy by hand
@@ -246,24 +209,6 @@ def torch_step(case):
     torch = common.torch_or_none()
     if torch is None:
         return None
-    if case.model == "mlp":
-        B, D, H, C = case.shape
-        model = torch.nn.Sequential(torch.nn.Linear(D, H), torch.nn.ReLU(),
-                                    torch.nn.Linear(H, C))
-        with torch.no_grad():
-            for p, w in zip(model.parameters(), case.mlp_weights):
-                p.copy_(torch.from_numpy(w.copy()))
-        opt = torch.optim.SGD(model.parameters(), lr=LR)
-        x, y = (torch.from_numpy(a) for a in case.mlp_data)
-
-        def step():
-            opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-
-        return step
     if case.model == "conv1d":
         B, C, L, K = case.shape
         conv = torch.nn.Conv1d(C, C, K)
@@ -279,17 +224,7 @@ def torch_step(case):
             (conv(x) * r).sum().backward()
 
         return step
-    T, B, I, H = case.shape
-    torch.manual_seed(case.seed)
-    layer = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[case.model](I, H)
-    x = torch.from_numpy(case.sequence)
-
-    def step():
-        layer.zero_grad()
-        output, _ = layer(x)
-        output.mean().backward()
-
-    return step
+    return compiled_columns.torch_eager(case)
 
 
 # ------------------------------------------------------------- compiled (compiled_columns.py)

@@ -1,19 +1,19 @@
-"""The compiled columns of perf/bench_train.py: minigrad compiled, jax.jit, torch.compile.
+"""The steps bench_train.py times, as the compiled columns need them: eager, then compiled.
 
-Each column is one function ``column(case) -> step function, or None`` for a case with
-``model`` ('mlp', 'rnn', 'lstm', 'gru'), ``shape``, ``seed``, ``mlp_data``, ``mlp_weights``
-and ``sequence``, as bench_train's Case has. Every step is the same work as bench_train's
-minigrad step: the MLP does forward, cross-entropy, backward and an SGD update (lr 0.01) from
-the same initial weights; a recurrent layer does forward, ``output.mean()``, backward. Steps
-are warmed up here, so the timed calls are replays (minigrad, JAX) or compiled graphs (PyTorch),
-and each returns only once its work is done (JAX dispatches asynchronously: it is waited for).
+``minigrad_eager`` and ``torch_eager`` are the eager minigrad and PyTorch steps of the MLP and
+the recurrent layers (bench_train's own columns for those models), and ``minigrad_mlp`` makes
+the MLP whose initial weights (``Case.mlp_weights``) every implementation starts from. The
+compiled columns, each a function ``column(case) -> step function, or None``, compile those
+same steps: minigrad compiled, jax.jit (the same work written in JAX), torch.compile. A case is
+bench_train's Case (``model`` in 'mlp', 'rnn', 'lstm', 'gru', ``shape``, ``seed``, ``quick``,
+``mlp_data``, ``mlp_weights``, ``sequence``). The MLP does forward, cross-entropy, backward and
+an SGD update (lr 0.01); a recurrent layer does forward, ``output.mean()``, backward. Compiled
+steps are warmed up here, so the timed calls are replays (minigrad, JAX) or compiled graphs
+(PyTorch), and each returns only once its work is done (JAX dispatches asynchronously: it is
+waited for).
 
 JAX and PyTorch are optional: their columns are None when they are not installed; minigrad
-itself never imports them. To register the columns with bench_train's ``@implementation``::
-
-    implementation("minigrad compiled")(compiled_columns.minigrad_compiled)
-    implementation("jax.jit")(compiled_columns.jax_jit)
-    implementation("torch.compile", threads=_set_torch_threads)(compiled_columns.torch_compile)
+itself never imports them.
 """
 
 import functools
@@ -24,26 +24,6 @@ import numpy as np
 LR = 0.01
 WARM_UP_CALLS = 3  # minigrad.compile traces twice, then replays
 COVERED = ("mlp", "rnn", "lstm", "gru")  # the models these columns time (None for the others)
-
-
-class Case:
-    """A stand-in for bench_train's Case (model, shape, seed, shared data and weights), for a
-    bench_train that has none."""
-
-    def __init__(self, model, shape, seed=0, mlp_weights=None):
-        self.model, self.shape, self.seed = model, tuple(shape), seed
-        self.mlp_weights = mlp_weights
-
-    @functools.cached_property
-    def mlp_data(self):
-        B, D, H, C = self.shape
-        rng = np.random.default_rng(self.seed)
-        return rng.standard_normal((B, D)).astype(np.float32), rng.integers(0, C, B)
-
-    @functools.cached_property
-    def sequence(self):
-        T, B, I, H = self.shape
-        return np.random.default_rng(self.seed).standard_normal((T, B, I)).astype(np.float32)
 
 
 def optional(name):
@@ -61,30 +41,37 @@ def _warm(step):
 
 
 # ---------------------------------------------------------------------------- minigrad
-def minigrad_eager(case):
-    """The minigrad step of ``case`` (eager), starting from ``case.mlp_weights`` for an MLP."""
+def minigrad_mlp(case):
+    """(step, parameters) of the MLP in minigrad, initialised from ``case.seed``."""
     import minigrad
     from minigrad import nn, optim
     from minigrad.nn import functional as F
 
+    B, D, H, C = case.shape
     minigrad.manual_seed(case.seed)
-    if case.model == "mlp":
-        B, D, H, C = case.shape
-        model = nn.Sequential(nn.Linear(D, H), nn.ReLU(), nn.Linear(H, C))
-        if case.mlp_weights is not None:
-            for p, w in zip(model.parameters(), case.mlp_weights, strict=True):
-                p.data[...] = w
-        opt = optim.SGD(model.parameters(), lr=LR)
-        x, y = (minigrad.tensor(a) for a in case.mlp_data)
+    model = nn.Sequential(nn.Linear(D, H), nn.ReLU(), nn.Linear(H, C))
+    opt = optim.SGD(model.parameters(), lr=LR)
+    x, y = (minigrad.tensor(a) for a in case.mlp_data)
 
-        def step():
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-        return step
+    def step():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step, list(model.parameters())
+
+
+def minigrad_eager(case):
+    """The minigrad step of ``case`` (eager): the MLP's, or a recurrent layer's."""
+    import minigrad
+    from minigrad import nn
+
+    if case.model == "mlp":
+        return minigrad_mlp(case)[0]
     T, B, I, H = case.shape
+    minigrad.manual_seed(case.seed)
     layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[case.model](I, H)
     x = minigrad.tensor(case.sequence)
 
@@ -96,11 +83,10 @@ def minigrad_eager(case):
 
 
 def minigrad_compiled(case):
-    """The same step through ``minigrad.compile`` (traced on the warm-up calls), or None for
-    a minigrad without it."""
+    """The same step through ``minigrad.compile`` (traced on the warm-up calls)."""
     import minigrad
 
-    if not hasattr(minigrad, "compile") or case.model not in COVERED:
+    if case.model not in COVERED:
         return None
     return _warm(minigrad.compile(minigrad_eager(case)))
 
@@ -109,13 +95,13 @@ def minigrad_compiled(case):
 def jax_jit(case):
     """``jax.jit`` of the whole step (value_and_grad and the update), or None without JAX."""
     jax = optional("jax")
-    if jax is None or case.model not in COVERED or getattr(case, "quick", False):
+    if jax is None or case.model not in COVERED or case.quick:
         return None
     import jax.numpy as jnp
 
     if case.model == "mlp":
         x, y = (jnp.asarray(a) for a in case.mlp_data)
-        weights = case.mlp_weights or _mlp_weights(case)
+        weights = case.mlp_weights
 
         def loss_fn(params):
             w1, b1, w2, b2 = params
@@ -142,13 +128,6 @@ def jax_jit(case):
     def step():
         return jax.block_until_ready(gradient(params))
     return _warm(step)
-
-
-def _mlp_weights(case):
-    B, D, H, C = case.shape
-    rng = np.random.default_rng(case.seed)
-    return [rng.uniform(-1, 1, s).astype(np.float32) / np.sqrt(s[-1]) for s in
-            ((H, D), (H,), (C, H), (C,))]
 
 
 def _recurrent_weights(case):
@@ -203,36 +182,29 @@ def _jax_gru(jax, params, x):
 
 
 # ----------------------------------------------------------------------------- PyTorch
-def torch_eager_mlp(case):
-    """PyTorch's eager MLP step from ``case.mlp_weights``, or None without PyTorch."""
+def torch_eager(case):
+    """PyTorch's eager step of ``case`` (the MLP from ``case.mlp_weights``, or a recurrent
+    layer), or None without PyTorch."""
     torch = optional("torch")
     if torch is None:
         return None
-    B, D, H, C = case.shape
-    model = torch.nn.Sequential(torch.nn.Linear(D, H), torch.nn.ReLU(), torch.nn.Linear(H, C))
-    weights = case.mlp_weights or _mlp_weights(case)
-    with torch.no_grad():
-        for p, w in zip(model.parameters(), weights, strict=True):
-            p.copy_(torch.from_numpy(np.array(w)))
-    opt = torch.optim.SGD(model.parameters(), lr=LR)
-    x, y = (torch.from_numpy(a) for a in case.mlp_data)
-
-    def step():
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
-
-
-def torch_compile(case):
-    """``torch.compile`` of the PyTorch eager step, or None without PyTorch."""
-    torch = optional("torch")
-    if torch is None or case.model not in COVERED or getattr(case, "quick", False):
-        return None
     if case.model == "mlp":
-        return _warm(torch.compile(torch_eager_mlp(case)))
+        B, D, H, C = case.shape
+        model = torch.nn.Sequential(torch.nn.Linear(D, H), torch.nn.ReLU(),
+                                    torch.nn.Linear(H, C))
+        with torch.no_grad():
+            for p, w in zip(model.parameters(), case.mlp_weights, strict=True):
+                p.copy_(torch.from_numpy(np.array(w)))
+        opt = torch.optim.SGD(model.parameters(), lr=LR)
+        x, y = (torch.from_numpy(a) for a in case.mlp_data)
+
+        def step():
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return step
     T, B, I, H = case.shape
     torch.manual_seed(case.seed)
     layer = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[case.model](I, H)
@@ -242,8 +214,12 @@ def torch_compile(case):
         layer.zero_grad()
         output, _ = layer(x)
         output.mean().backward()
-    return _warm(torch.compile(step))
+    return step
 
 
-COLUMNS = {"minigrad compiled": minigrad_compiled, "jax.jit": jax_jit,
-           "torch.compile": torch_compile}
+def torch_compile(case):
+    """``torch.compile`` of the PyTorch eager step, or None without PyTorch."""
+    torch = optional("torch")
+    if torch is None or case.model not in COVERED or case.quick:
+        return None
+    return _warm(torch.compile(torch_eager(case)))

@@ -100,7 +100,7 @@ def test_numpy_floor_computes_the_same_gradients_as_minigrad():
 
 def test_numpy_mlp_floor_makes_the_same_update_as_minigrad():
     case = bench_train.Case("mlp", (8, 3, 5, 4))
-    step, params = bench_train.minigrad_mlp(case)
+    step, params = bench_train.compiled_columns.minigrad_mlp(case)
     floor_weights = [w.copy() for w in case.mlp_weights]
     loss = step()
     floor_loss = bench_train.numpy_mlp(case, floor_weights)()
